@@ -1,0 +1,856 @@
+/* slotkeeper: the slot planner (rules sections 3, 4.2, 4.4, 5 and 11). It works on copies of
+ * each definition's bus occupancy so that controllers it decides to add are visible to the
+ * decisions that follow, and never touches the topologies it is given. */
+#include "sk-planner.h"
+
+#include <string.h>
+
+#define SK_MAX_INDEX 255
+
+typedef struct {
+    gboolean exists;
+    SkPciModel model;
+    SkConnectFlags flags;
+    guint min_slot;
+    guint max_slot;
+    guint8 functions[32];
+    gboolean aggregate[32];
+} SkWorkBus;
+
+/* One definition's buses while planning. */
+typedef struct {
+    const char *label; /* "running" / "persistent" */
+    const SkTopology *topo;
+    SkWorkBus buses[SK_MAX_INDEX + 1];
+    guint n_buses;
+    gboolean chassis_used[256];    /* root and downstream ports share one chassis space */
+    gboolean chassis_nr_used[256]; /* pci-bridge chassisNr */
+    guint n_root_ports;
+    SkMachineKind kind;
+} SkWorkSet;
+
+typedef struct {
+    const SkPlanOptions *opts;
+    const SkDevice *dev;
+    SkWorkSet *config; /* NULL when the persistent definition is not affected or not given */
+    SkWorkSet *live;   /* NULL when the running definition is not affected */
+    SkWorkSet *sets[2];
+    guint n_sets;
+    const char *arch;
+    guint cap;
+    SkPlan *plan;
+} SkPlanner;
+
+static void
+sk_new_controller_free(SkNewController *ctrl)
+{
+    g_free(ctrl->purpose);
+    g_free(ctrl);
+}
+
+static SkPlan *
+sk_plan_new(void)
+{
+    SkPlan *plan = g_new0(SkPlan, 1);
+
+    plan->controllers = g_ptr_array_new_with_free_func((GDestroyNotify)sk_new_controller_free);
+    plan->reasons = g_ptr_array_new_with_free_func(g_free);
+    return plan;
+}
+
+void
+sk_plan_free(SkPlan *plan)
+{
+    if (plan == NULL)
+        return;
+    g_free(plan->refusal);
+    g_free(plan->remedy);
+    g_ptr_array_unref(plan->controllers);
+    g_ptr_array_unref(plan->reasons);
+    g_free(plan);
+}
+
+static void sk_plan_reason(SkPlan *plan, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+static void
+sk_plan_reason(SkPlan *plan, const char *fmt, ...)
+{
+    va_list args;
+
+    va_start(args, fmt);
+    g_ptr_array_add(plan->reasons, g_strdup_vprintf(fmt, args));
+    va_end(args);
+}
+
+static void sk_plan_refuse(SkPlan *plan, SkErrorCode code, const char *remedy, const char *fmt,
+                           ...) G_GNUC_PRINTF(4, 5);
+
+static void
+sk_plan_refuse(SkPlan *plan, SkErrorCode code, const char *remedy, const char *fmt, ...)
+{
+    va_list args;
+
+    va_start(args, fmt);
+    plan->refused = TRUE;
+    plan->refusal_code = code;
+    g_free(plan->refusal);
+    plan->refusal = g_strdup_vprintf(fmt, args);
+    g_free(plan->remedy);
+    plan->remedy = g_strdup(remedy);
+    va_end(args);
+}
+
+gboolean
+sk_plan_check(const SkPlan *plan, GError **error)
+{
+    if (!plan->refused)
+        return TRUE;
+    if (plan->remedy != NULL)
+        g_set_error(error, SK_ERROR, plan->refusal_code, "%s; %s", plan->refusal, plan->remedy);
+    else
+        g_set_error_literal(error, SK_ERROR, plan->refusal_code, plan->refusal);
+    return FALSE;
+}
+
+void
+sk_policy_init(SkPolicy *policy)
+{
+    policy->spare_ports = 4;
+    policy->legacy_bridge = SK_LEGACY_BRIDGE_LAZY;
+    policy->root_port_cap = 0;
+}
+
+guint
+sk_policy_root_port_cap(const SkPolicy *policy, const char *arch)
+{
+    if (policy != NULL && policy->root_port_cap > 0)
+        return MIN(policy->root_port_cap, 240u);
+    /* x86: I/O space for 14 ports plus the rest of the guest (QEMU #641, virt-manager's limit). */
+    if (arch != NULL && (g_str_equal(arch, "x86_64") || g_str_equal(arch, "i686")))
+        return 14;
+    return 28;
+}
+
+static const char *const sk_legacy_bridge_names[] = { "lazy", "eager", "never" };
+
+const char *
+sk_legacy_bridge_to_string(SkLegacyBridge mode)
+{
+    if ((guint)mode >= G_N_ELEMENTS(sk_legacy_bridge_names))
+        return "lazy";
+    return sk_legacy_bridge_names[mode];
+}
+
+gboolean
+sk_legacy_bridge_from_string(const char *str, SkLegacyBridge *mode, GError **error)
+{
+    for (guint i = 0; str != NULL && i < G_N_ELEMENTS(sk_legacy_bridge_names); i++) {
+        if (g_str_equal(str, sk_legacy_bridge_names[i])) {
+            *mode = (SkLegacyBridge)i;
+            return TRUE;
+        }
+    }
+    g_set_error(error, SK_ERROR, SK_ERROR_INVALID_ARGUMENT,
+                "invalid legacy-bridge policy '%s': expected lazy, eager or never",
+                str ? str : "");
+    return FALSE;
+}
+
+void
+sk_plan_options_init(SkPlanOptions *opts)
+{
+    memset(opts, 0, sizeof(*opts));
+    opts->hotplug_require = TRUE;
+    sk_policy_init(&opts->policy);
+}
+
+/* ---- working copies of the bus sets ---- */
+
+static SkWorkSet *
+sk_work_set_new(const SkTopology *topo, const char *label)
+{
+    SkWorkSet *set = g_new0(SkWorkSet, 1);
+
+    set->label = label;
+    set->topo = topo;
+    set->kind = sk_topology_get_machine_info(topo)->kind;
+    set->n_buses = sk_topology_get_n_buses(topo);
+    for (guint i = 0; i < set->n_buses; i++) {
+        const SkBus *bus = sk_topology_get_bus(topo, i);
+        SkWorkBus *wb = &set->buses[i];
+
+        if (bus->controller == NULL)
+            continue;
+        wb->exists = TRUE;
+        wb->model = bus->controller->model;
+        wb->flags = bus->flags;
+        wb->min_slot = bus->min_slot;
+        wb->max_slot = bus->max_slot;
+        memcpy(wb->functions, bus->functions, sizeof(wb->functions));
+        memcpy(wb->aggregate, bus->aggregate, sizeof(wb->aggregate));
+    }
+    for (guint i = 0; i < sk_topology_get_n_controllers(topo); i++) {
+        const SkController *ctrl = sk_topology_get_controller(topo, i);
+
+        if (ctrl->model == SK_PCI_MODEL_PCIE_ROOT_PORT)
+            set->n_root_ports++;
+        if (ctrl->model == SK_PCI_MODEL_PCIE_ROOT_PORT ||
+            ctrl->model == SK_PCI_MODEL_PCIE_SWITCH_DOWNSTREAM_PORT) {
+            /* libvirt's default chassis is the index. */
+            int chassis = ctrl->chassis >= 0 ? ctrl->chassis : (int)ctrl->index;
+
+            if (chassis < 256)
+                set->chassis_used[chassis] = TRUE;
+        }
+        if (ctrl->model == SK_PCI_MODEL_PCI_BRIDGE) {
+            int nr = ctrl->chassis_nr >= 0 ? ctrl->chassis_nr : (int)ctrl->index;
+
+            if (nr < 256)
+                set->chassis_nr_used[nr] = TRUE;
+        }
+    }
+    return set;
+}
+
+static const SkWorkBus *
+sk_work_bus(const SkWorkSet *set, guint index)
+{
+    if (index >= set->n_buses || !set->buses[index].exists)
+        return NULL;
+    return &set->buses[index];
+}
+
+static gboolean
+sk_work_slot_empty(const SkWorkBus *bus, guint slot)
+{
+    return bus->functions[slot] == 0;
+}
+
+static void
+sk_work_reserve(SkWorkSet *set, const SkPciAddr *addr, SkConnectFlags flags)
+{
+    SkWorkBus *bus = &set->buses[addr->bus];
+
+    if (bus->functions[addr->slot] == 0)
+        bus->aggregate[addr->slot] = (flags & SK_CONNECT_AGGREGATE_SLOT) != 0;
+    bus->functions[addr->slot] |= (guint8)(1u << addr->function);
+}
+
+/* libvirt's slot search (virDomainPCIAddressGetNextAddr): buses in index order, slots upward,
+ * the first slot with no function in use, or for an aggregate device (root port) the first free
+ * function of a slot that already holds root ports. The slot must be free in every set.
+ * @only_bus restricts the search to one bus (-1: any). */
+static gboolean
+sk_work_find(SkWorkSet *const *sets, guint n_sets, SkConnectFlags flags, gboolean from_config,
+             int only_bus, SkPciAddr *out)
+{
+    guint n_buses = sets[0]->n_buses;
+
+    for (guint i = 1; i < n_sets; i++)
+        n_buses = MIN(n_buses, sets[i]->n_buses);
+    for (guint b = 0; b < n_buses; b++) {
+        const SkWorkBus *first = sk_work_bus(sets[0], b);
+        gboolean usable = first != NULL;
+
+        if (only_bus >= 0 && (guint)only_bus != b)
+            continue;
+        for (guint i = 0; usable && i < n_sets; i++) {
+            const SkWorkBus *bus = sk_work_bus(sets[i], b);
+
+            usable = bus != NULL && bus->model == first->model &&
+                     sk_pci_flags_compatible(flags, bus->flags, from_config, NULL);
+        }
+        if (!usable)
+            continue;
+        for (guint s = first->min_slot; s <= first->max_slot; s++) {
+            guint8 used = 0;
+            gboolean empty = TRUE, aggregate = TRUE;
+
+            for (guint i = 0; i < n_sets; i++) {
+                const SkWorkBus *bus = sk_work_bus(sets[i], b);
+
+                used |= bus->functions[s];
+                empty = empty && sk_work_slot_empty(bus, s);
+                aggregate = aggregate && (bus->aggregate[s] || sk_work_slot_empty(bus, s));
+            }
+            if (empty) {
+                *out = (SkPciAddr){ 0, b, s, 0 };
+                return TRUE;
+            }
+            if ((flags & SK_CONNECT_AGGREGATE_SLOT) && aggregate && used != 0xff) {
+                guint f = 0;
+
+                while (used & (1u << f))
+                    f++;
+                *out = (SkPciAddr){ 0, b, s, f };
+                return TRUE;
+            }
+        }
+    }
+    return FALSE;
+}
+
+/* The lowest index libvirt would accept for a new controller; pci-bridges need an index above
+ * the bus they sit on ("index must be larger than bus"). */
+static gboolean
+sk_work_free_index(const SkWorkSet *set, guint above, guint *index)
+{
+    for (guint i = MAX(1u, above + 1); i <= SK_MAX_INDEX; i++) {
+        if (i >= set->n_buses || !set->buses[i].exists) {
+            *index = i;
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
+static int
+sk_work_free_chassis(gboolean *used, guint preferred)
+{
+    if (preferred < 256 && !used[preferred])
+        return (int)preferred;
+    for (guint c = 1; c < 256; c++) {
+        if (!used[c])
+            return (int)c;
+    }
+    return -1;
+}
+
+/* Adds a controller of @model to the persistent set at @addr and records it in the plan. */
+static SkNewController *
+sk_planner_add_controller(SkPlanner *p, SkPciModel model, const SkPciAddr *addr, guint index,
+                          const char *purpose)
+{
+    SkWorkSet *set = p->config;
+    SkNewController *ctrl = g_new0(SkNewController, 1);
+    SkWorkBus *wb = &set->buses[index];
+
+    ctrl->index = index;
+    ctrl->model = model;
+    ctrl->model_name = sk_pci_model_default_name(model);
+    ctrl->address = *addr;
+    ctrl->chassis = ctrl->port = ctrl->chassis_nr = -1;
+    ctrl->purpose = g_strdup(purpose);
+    if (model == SK_PCI_MODEL_PCIE_ROOT_PORT) {
+        ctrl->chassis = sk_work_free_chassis(set->chassis_used, index);
+        set->chassis_used[ctrl->chassis] = TRUE;
+        ctrl->port = (int)((addr->slot << 3) | addr->function);
+        set->n_root_ports++;
+    } else if (model == SK_PCI_MODEL_PCI_BRIDGE) {
+        ctrl->chassis_nr = sk_work_free_chassis(set->chassis_nr_used, index);
+        set->chassis_nr_used[ctrl->chassis_nr] = TRUE;
+    }
+    sk_work_reserve(set, addr, sk_pci_model_connect_type(model));
+    memset(wb, 0, sizeof(*wb));
+    wb->exists = TRUE;
+    wb->model = model;
+    wb->flags = sk_pci_model_bus_flags(model);
+    sk_pci_model_slot_range(model, &wb->min_slot, &wb->max_slot);
+    set->n_buses = MAX(set->n_buses, index + 1);
+    g_ptr_array_add(p->plan->controllers, ctrl);
+    return ctrl;
+}
+
+static char *
+sk_addr_str(const SkPciAddr *addr)
+{
+    return sk_pci_addr_format(addr);
+}
+
+/* Adds one pcie-root-port on pcie-root to the persistent set, within the cap. */
+static SkNewController *
+sk_planner_add_root_port(SkPlanner *p, const char *purpose, char **why)
+{
+    SkWorkSet *set = p->config;
+    SkWorkSet *only[1] = { set };
+    SkConnectFlags flags = sk_pci_model_connect_type(SK_PCI_MODEL_PCIE_ROOT_PORT);
+    SkPciAddr addr;
+    guint index;
+
+    if (set->n_root_ports >= p->cap) {
+        *why = g_strdup_printf("the domain already has %u pcie-root-ports, the cap for %s is %u",
+                               set->n_root_ports, p->arch, p->cap);
+        return NULL;
+    }
+    if (!sk_work_find(only, 1, flags, FALSE, 0, &addr)) {
+        *why = g_strdup("pcie-root has no free slot or function left for another root port");
+        return NULL;
+    }
+    if (!sk_work_free_index(set, 0, &index)) {
+        *why = g_strdup("all 255 controller indexes are in use");
+        return NULL;
+    }
+    return sk_planner_add_controller(p, SK_PCI_MODEL_PCIE_ROOT_PORT, &addr, index, purpose);
+}
+
+/* Adds pcie-root-port + pcie-to-pci-bridge; returns the bridge. */
+static SkNewController *
+sk_planner_add_legacy_chain(SkPlanner *p, char **why)
+{
+    SkNewController *port = sk_planner_add_root_port(p, "port for the pcie-to-pci-bridge", why);
+    SkPciAddr addr;
+    guint index;
+
+    if (port == NULL)
+        return NULL;
+    if (!sk_work_free_index(p->config, 0, &index)) {
+        *why = g_strdup("all 255 controller indexes are in use");
+        return NULL;
+    }
+    addr = (SkPciAddr){ 0, port->index, 0, 0 };
+    return sk_planner_add_controller(p, SK_PCI_MODEL_PCIE_TO_PCI_BRIDGE, &addr, index,
+                                     "hotplug slots for conventional PCI devices");
+}
+
+/* pc: a pci-bridge on pci-root, or on another bridge when pci-root is full. */
+static SkNewController *
+sk_planner_add_pci_bridge(SkPlanner *p, char **why)
+{
+    SkWorkSet *only[1] = { p->config };
+    SkConnectFlags flags = sk_pci_model_connect_type(SK_PCI_MODEL_PCI_BRIDGE);
+    SkPciAddr addr;
+    guint index;
+
+    if (!sk_work_find(only, 1, flags, FALSE, -1, &addr)) {
+        *why = g_strdup("no PCI bus has a free slot for another pci-bridge");
+        return NULL;
+    }
+    if (!sk_work_free_index(p->config, addr.bus, &index)) {
+        *why = g_strdup("all 255 controller indexes are in use");
+        return NULL;
+    }
+    return sk_planner_add_controller(p, SK_PCI_MODEL_PCI_BRIDGE, &addr, index,
+                                     "hotplug slots for PCI devices");
+}
+
+static void
+sk_planner_describe_controllers(SkPlanner *p, guint from)
+{
+    for (guint i = from; i < p->plan->controllers->len; i++) {
+        const SkNewController *c = p->plan->controllers->pdata[i];
+        g_autofree char *addr = sk_addr_str(&c->address);
+
+        sk_plan_reason(p->plan, "add %s index %u at %s to the persistent definition (%s)",
+                       sk_pci_model_to_string(c->model), c->index, addr, c->purpose);
+    }
+}
+
+static void
+sk_work_count_free(const SkWorkSet *set, guint *pcie, guint *pci)
+{
+    *pcie = 0;
+    *pci = 0;
+    for (guint b = 0; b < set->n_buses; b++) {
+        const SkWorkBus *bus = sk_work_bus(set, b);
+
+        if (bus == NULL || !(bus->flags & SK_CONNECT_HOTPLUGGABLE))
+            continue;
+        for (guint s = bus->min_slot; s <= bus->max_slot; s++) {
+            if (!sk_work_slot_empty(bus, s))
+                continue;
+            if (bus->flags & SK_CONNECT_PCIE_DEVICE)
+                (*pcie)++;
+            else if (bus->flags & SK_CONNECT_PCI_DEVICE)
+                (*pci)++;
+        }
+    }
+}
+
+static void
+sk_planner_init(SkPlanner *p, const SkTopology *persistent, const SkTopology *live,
+                const SkPolicy *policy)
+{
+    const SkTopology *any = persistent ? persistent : live;
+
+    p->plan = sk_plan_new();
+    if (persistent != NULL) {
+        p->config = sk_work_set_new(persistent, "persistent");
+        p->sets[p->n_sets++] = p->config;
+    }
+    if (live != NULL) {
+        p->live = sk_work_set_new(live, "running");
+        p->sets[p->n_sets++] = p->live;
+    }
+    p->arch = sk_topology_get_machine_info(any)->arch;
+    p->cap = sk_policy_root_port_cap(policy, p->arch);
+}
+
+static void
+sk_planner_clear(SkPlanner *p)
+{
+    g_clear_pointer(&p->config, g_free);
+    g_clear_pointer(&p->live, g_free);
+    g_clear_pointer(&p->plan, sk_plan_free);
+}
+
+static gboolean
+sk_planner_is_pcie(const SkPlanner *p)
+{
+    return p->sets[0]->kind != SK_MACHINE_PC;
+}
+
+static gboolean
+sk_planner_validate_address(SkPlanner *p, GError **error)
+{
+    const SkDevice *dev = p->dev;
+    const SkPciAddr *a = &dev->address;
+    g_autofree char *text = sk_addr_str(a);
+
+    for (guint i = 0; i < p->n_sets; i++) {
+        const SkWorkSet *set = p->sets[i];
+        gboolean live = set == p->live;
+        const SkWorkBus *bus = a->domain == 0 ? sk_work_bus(set, a->bus) : NULL;
+        SkConnectFlags flags = dev->flags & ~SK_CONNECT_AUTOASSIGN;
+        g_autofree char *why = NULL;
+
+        if (live)
+            flags |= SK_CONNECT_HOTPLUGGABLE;
+        if (bus == NULL) {
+            g_set_error(error, SK_ERROR, SK_ERROR_INVALID_ADDRESS,
+                        "cannot use address %s for %s: the %s definition has no PCI bus 0x%02x; "
+                        "omit the address to let slotkeeper choose one",
+                        text, dev->description, set->label, a->bus);
+            return FALSE;
+        }
+        if (live && a->function != 0) {
+            g_set_error(error, SK_ERROR, SK_ERROR_INVALID_ADDRESS,
+                        "cannot hotplug %s at %s: only function 0 can be hotplugged; use "
+                        "function 0 or attach with --config only",
+                        dev->description, text);
+            return FALSE;
+        }
+        if ((dev->flags & SK_CONNECT_INTEGRATED) && a->bus != 0) {
+            g_set_error(error, SK_ERROR, SK_ERROR_INVALID_ADDRESS,
+                        "cannot use address %s for %s: it must sit on bus 0 (pcie-root)", text,
+                        dev->description);
+            return FALSE;
+        }
+        if (!sk_pci_flags_compatible(flags, bus->flags, TRUE, &why)) {
+            g_set_error(error, SK_ERROR, SK_ERROR_INVALID_ADDRESS,
+                        "cannot use address %s for %s in the %s definition: %s (bus 0x%02x is "
+                        "a %s); omit the address to let slotkeeper choose one",
+                        text, dev->description, set->label, why, a->bus,
+                        sk_pci_model_to_string(bus->model));
+            return FALSE;
+        }
+        if (a->slot < bus->min_slot || a->slot > bus->max_slot) {
+            g_set_error(error, SK_ERROR, SK_ERROR_INVALID_ADDRESS,
+                        "cannot use address %s for %s: slots on a %s are %u..%u", text,
+                        dev->description, sk_pci_model_to_string(bus->model), bus->min_slot,
+                        bus->max_slot);
+            return FALSE;
+        }
+        if (bus->functions[a->slot] & (1u << a->function)) {
+            const SkOccupant *occ = sk_topology_find_occupant(set->topo, a);
+
+            g_set_error(error, SK_ERROR, SK_ERROR_INVALID_ADDRESS,
+                        "address %s is already in use in the %s definition by %s; omit the "
+                        "address to let slotkeeper choose a free one",
+                        text, set->label, occ ? occ->description : "another device");
+            return FALSE;
+        }
+        if (!live && p->opts->hotplug_require && !(bus->flags & SK_CONNECT_HOTPLUGGABLE))
+            sk_plan_reason(p->plan,
+                           "note: %s is not hotplug-capable, so the device cannot be unplugged "
+                           "while the guest runs",
+                           text);
+    }
+    sk_plan_reason(p->plan, "use the requested address %s: it is free and compatible", text);
+    p->plan->has_address = TRUE;
+    p->plan->address = *a;
+    return TRUE;
+}
+
+static void
+sk_planner_place(SkPlanner *p, const SkPciAddr *addr)
+{
+    p->plan->has_address = TRUE;
+    p->plan->address = *addr;
+    for (guint i = 0; i < p->n_sets; i++)
+        sk_work_reserve(p->sets[i], addr, p->dev->flags);
+}
+
+static void
+sk_planner_describe_choice(SkPlanner *p, const SkPciAddr *addr, gboolean hotplug)
+{
+    const SkWorkBus *bus = sk_work_bus(p->sets[0], addr->bus);
+    g_autofree char *text = sk_addr_str(addr);
+    const char *where = p->n_sets > 1 ? " in both the running and the persistent definition"
+                                      : "";
+
+    if (bus->model == SK_PCI_MODEL_PCIE_ROOT_PORT ||
+        bus->model == SK_PCI_MODEL_PCIE_SWITCH_DOWNSTREAM_PORT)
+        sk_plan_reason(p->plan, "chose %s: the empty %s%s index %u, free%s", text,
+                       hotplug ? "hotplug-capable " : "", sk_pci_model_to_string(bus->model),
+                       addr->bus, where);
+    else
+        sk_plan_reason(p->plan, "chose %s: slot 0x%02x of %s index %u%s, free%s", text,
+                       addr->slot, sk_pci_model_to_string(bus->model), addr->bus,
+                       hotplug ? " (hotplug-capable)" : "", where);
+}
+
+/* hotplug-require=no on q35/virt: an integrated endpoint on pcie-root; explicit addresses relax
+ * the PCI/PCIe check, so conventional PCI devices fit too and need no bridge. */
+static gboolean
+sk_planner_try_root_bus(SkPlanner *p)
+{
+    SkWorkSet *only[1] = { p->config };
+    SkConnectFlags flags = p->dev->flags & ~SK_CONNECT_AUTOASSIGN;
+    SkPciAddr addr;
+
+    if (!sk_work_find(only, 1, flags, TRUE, 0, &addr)) {
+        sk_plan_reason(p->plan, "pcie-root (bus 0) is full; falling back to a hotplug-capable "
+                                "slot");
+        return FALSE;
+    }
+    sk_planner_place(p, &addr);
+    sk_plan_reason(p->plan,
+                   "hotplug-require=no: place it directly on pcie-root at slot 0x%02x as an "
+                   "integrated endpoint; it uses no port and needs no bridge, but can never be "
+                   "hot-unplugged",
+                   addr.slot);
+    return TRUE;
+}
+
+static const char *
+sk_planner_need_text(const SkPlanner *p)
+{
+    if (!sk_planner_is_pcie(p))
+        return "a free hotplug-capable slot on pci-root (needs <acpi/>) or on a pci-bridge";
+    if (p->dev->flags & SK_CONNECT_PCIE_DEVICE)
+        return "an empty hotplug-capable pcie-root-port (or switch downstream port)";
+    return "a free slot on a pcie-to-pci-bridge or pci-bridge (conventional PCI devices cannot "
+           "use PCI Express ports)";
+}
+
+/* Grows the persistent definition so that the device has a hotplug slot at the next boot. */
+static gboolean
+sk_planner_grow(SkPlanner *p, SkPciAddr *addr, char **why)
+{
+    SkNewController *ctrl;
+
+    if (p->config == NULL) {
+        *why = g_strdup("the persistent definition is not part of this plan");
+        return FALSE;
+    }
+    if (sk_planner_is_pcie(p) && (p->dev->flags & SK_CONNECT_PCIE_DEVICE)) {
+        ctrl = sk_planner_add_root_port(p, "hotplug port for this device", why);
+        if (ctrl == NULL)
+            return FALSE;
+        *addr = (SkPciAddr){ 0, ctrl->index, 0, 0 };
+        return TRUE;
+    }
+    if (sk_planner_is_pcie(p)) {
+        if (p->opts->policy.legacy_bridge == SK_LEGACY_BRIDGE_NEVER) {
+            *why = g_strdup("the legacy-bridge policy is 'never', so no pcie-to-pci-bridge "
+                            "may be added");
+            return FALSE;
+        }
+        ctrl = sk_planner_add_legacy_chain(p, why);
+    } else {
+        ctrl = sk_planner_add_pci_bridge(p, why);
+    }
+    if (ctrl == NULL)
+        return FALSE;
+    *addr = (SkPciAddr){ 0, ctrl->index, 1, 0 };
+    return TRUE;
+}
+
+static const char *
+sk_planner_remedy_without_growth(const SkPlanner *p)
+{
+    if (!sk_planner_is_pcie(p))
+        return "free a slot, or attach with --config so that a pci-bridge can be added";
+    if (!(p->dev->flags & SK_CONNECT_PCIE_DEVICE) &&
+        p->opts->policy.legacy_bridge == SK_LEGACY_BRIDGE_NEVER)
+        return "set the legacy-bridge policy to lazy, use a PCI Express model (e.g. virtio or "
+               "e1000e), or use --hotplug-require no to place it on pcie-root";
+    return "use --hotplug-require no to place it on pcie-root (it then cannot be hot-unplugged), "
+           "raise the root-port cap, or detach a device first";
+}
+
+static gboolean
+sk_planner_attach_pci(SkPlanner *p)
+{
+    const SkPlanOptions *opts = p->opts;
+    gboolean hotplug = opts->hotplug_require || opts->live;
+    SkConnectFlags flags = p->dev->flags | (hotplug ? SK_CONNECT_HOTPLUGGABLE : 0);
+    g_autofree char *why = NULL;
+    g_autofree char *prepared = NULL;
+    guint before = p->plan->controllers->len;
+    SkPciAddr addr;
+
+    if (sk_planner_is_pcie(p) && (p->dev->flags & SK_CONNECT_INTEGRATED)) {
+        if (!sk_planner_try_root_bus(p))
+            sk_plan_refuse(p->plan, SK_ERROR_NO_FREE_SLOT, "detach a device from pcie-root first",
+                           "%s must sit on pcie-root (bus 0), which is full", p->dev->description);
+        return TRUE;
+    }
+    if (!opts->hotplug_require && opts->live)
+        sk_plan_reason(p->plan, "hotplug-require=no does not apply to the running guest: a live "
+                                "attach always needs a hotplug-capable slot");
+    if (!hotplug && sk_planner_is_pcie(p) && sk_planner_try_root_bus(p))
+        return TRUE;
+    if (sk_work_find(p->sets, p->n_sets, flags, FALSE, -1, &addr)) {
+        sk_planner_place(p, &addr);
+        sk_planner_describe_choice(p, &addr, hotplug);
+        return TRUE;
+    }
+    sk_plan_reason(p->plan, "no %s is free%s", sk_planner_need_text(p),
+                   p->n_sets > 1 ? " in both definitions" : "");
+    if (sk_planner_grow(p, &addr, &why)) {
+        sk_planner_describe_controllers(p, before);
+        if (!opts->live) {
+            sk_planner_place(p, &addr);
+            sk_planner_describe_choice(p, &addr, hotplug);
+            return TRUE;
+        }
+        prepared = g_strdup_printf(
+            "slotkeeper can add %u controller%s to the persistent definition (see the plan); "
+            "the new slot becomes usable after the guest is shut down and started again",
+            p->plan->controllers->len - before, p->plan->controllers->len - before == 1 ? "" : "s");
+    }
+    if (opts->live) {
+        SkWorkSet *live_only[1] = { p->live };
+        g_autofree char *remedy = NULL;
+        SkPciAddr live_addr;
+
+        if (p->n_sets > 1 && sk_work_find(live_only, 1, flags, FALSE, -1, &live_addr)) {
+            g_autofree char *text = sk_addr_str(&live_addr);
+
+            remedy = g_strdup_printf("%s is free in the running guest but taken in the persistent "
+                                     "definition: attach with --live only, or%s%s",
+                                     text, prepared ? " " : " wait for a cold boot",
+                                     prepared ? prepared : "");
+        } else {
+            remedy = g_strdup(prepared ? prepared : sk_planner_remedy_without_growth(p));
+        }
+        sk_plan_refuse(p->plan, SK_ERROR_NO_FREE_SLOT, remedy,
+                       "no free hotplug-capable slot for %s in the running guest: it needs %s, "
+                       "and controllers cannot be hotplugged",
+                       p->dev->description, sk_planner_need_text(p));
+        return TRUE;
+    }
+    sk_plan_refuse(p->plan, SK_ERROR_NO_FREE_SLOT, sk_planner_remedy_without_growth(p),
+                   "no hotplug-capable slot can be had for %s: %s", p->dev->description,
+                   why ? why : "no compatible bus");
+    return TRUE;
+}
+
+SkPlan *
+sk_plan_attach(const SkTopology *persistent, const SkTopology *live, const SkDevice *dev,
+               const SkPlanOptions *opts, GError **error)
+{
+    SkPlanner p = { 0 };
+    SkPlan *plan;
+
+    g_return_val_if_fail(dev != NULL && opts != NULL, NULL);
+    if (!opts->live && !opts->config) {
+        g_set_error(error, SK_ERROR, SK_ERROR_INVALID_ARGUMENT,
+                    "nothing to plan: neither the running nor the persistent definition is "
+                    "affected (use --live and/or --config)");
+        return NULL;
+    }
+    if ((opts->live && live == NULL) || (opts->config && persistent == NULL)) {
+        g_set_error(error, SK_ERROR, SK_ERROR_INVALID_ARGUMENT,
+                    "the %s definition is needed to plan this attach",
+                    opts->live && live == NULL ? "running" : "persistent");
+        return NULL;
+    }
+    if (opts->live && !sk_topology_is_live(live)) {
+        g_set_error(error, SK_ERROR, SK_ERROR_INVALID_ARGUMENT,
+                    "a live attach needs the running domain's XML (virsh dumpxml of a running "
+                    "guest, with <domain id=...>); this one is inactive: plan with --config");
+        return NULL;
+    }
+    if (opts->live && opts->config &&
+        sk_topology_get_machine_info(live)->kind !=
+            sk_topology_get_machine_info(persistent)->kind) {
+        g_set_error(error, SK_ERROR, SK_ERROR_INVALID_ARGUMENT,
+                    "the running and the persistent definitions have different machine types");
+        return NULL;
+    }
+    if (opts->live && !dev->live_attachable) {
+        g_set_error(error, SK_ERROR, SK_ERROR_NOT_SUPPORTED,
+                    "libvirt cannot hot-attach %s; attach it with --config and restart the guest",
+                    dev->description);
+        return NULL;
+    }
+    p.opts = opts;
+    p.dev = dev;
+    sk_planner_init(&p, opts->config ? persistent : NULL, opts->live ? live : NULL,
+                    &opts->policy);
+    sk_plan_reason(p.plan, "%s", dev->description);
+    if (dev->flags == 0) {
+        sk_plan_reason(p.plan, "needs no PCI address: %s",
+                       dev->no_pci_reason ? dev->no_pci_reason : "not a PCI device");
+    } else if (dev->has_pci_address) {
+        if (!sk_planner_validate_address(&p, error)) {
+            sk_planner_clear(&p);
+            return NULL;
+        }
+    } else {
+        sk_planner_attach_pci(&p);
+    }
+    if (!p.plan->refused)
+        p.plan->effect = opts->live ? SK_PLAN_EFFECT_NOW : SK_PLAN_EFFECT_NEXT_BOOT;
+    if (!p.plan->refused && p.plan->effect == SK_PLAN_EFFECT_NEXT_BOOT)
+        sk_plan_reason(p.plan, "takes effect at the next cold boot of the guest");
+    plan = g_steal_pointer(&p.plan);
+    sk_planner_clear(&p);
+    return plan;
+}
+
+SkPlan *
+sk_plan_reserve(const SkTopology *persistent, const SkPolicy *policy, GError **error)
+{
+    SkPlanner p = { 0 };
+    SkPlanOptions opts;
+    guint pcie = 0, pci = 0, unaddressed;
+    g_autofree char *why = NULL;
+    SkPlan *plan;
+
+    g_return_val_if_fail(persistent != NULL, NULL);
+    sk_plan_options_init(&opts);
+    opts.config = TRUE;
+    opts.policy = policy ? *policy : opts.policy;
+    p.opts = &opts;
+    sk_planner_init(&p, persistent, NULL, &opts.policy);
+    unaddressed = sk_topology_get_n_unaddressed(persistent);
+    if (unaddressed > 0)
+        sk_plan_reason(p.plan,
+                       "warning: %u device%s no PCI address yet; libvirt places them at define "
+                       "time and they may take spare slots (plan on the output of virsh dumpxml "
+                       "--inactive of the defined domain)",
+                       unaddressed, unaddressed == 1 ? " has" : "s have");
+    sk_work_count_free(p.config, &pcie, &pci);
+    if (!sk_planner_is_pcie(&p)) {
+        sk_plan_reason(p.plan, "pc machine: %u free hotplug-capable PCI slot%s, the policy wants %u",
+                       pci, pci == 1 ? "" : "s", opts.policy.spare_ports);
+        while (pci < opts.policy.spare_ports && sk_planner_add_pci_bridge(&p, &why) != NULL)
+            sk_work_count_free(p.config, &pcie, &pci);
+    } else {
+        sk_plan_reason(p.plan,
+                       "%u empty hotplug-capable PCI Express port%s, the policy wants %u; %u of %u "
+                       "pcie-root-ports (cap for %s) are in use",
+                       pcie, pcie == 1 ? "" : "s", opts.policy.spare_ports, p.config->n_root_ports,
+                       p.cap, p.arch);
+        if (opts.policy.legacy_bridge == SK_LEGACY_BRIDGE_EAGER && pci == 0 &&
+            sk_planner_add_legacy_chain(&p, &why) == NULL)
+            sk_plan_reason(p.plan, "cannot add the legacy bridge chain: %s", why);
+        g_clear_pointer(&why, g_free);
+        while (pcie < opts.policy.spare_ports &&
+               sk_planner_add_root_port(&p, "spare hotplug port", &why) != NULL)
+            sk_work_count_free(p.config, &pcie, &pci);
+    }
+    if (why != NULL)
+        sk_plan_reason(p.plan, "stopped short of the policy: %s", why);
+    sk_planner_describe_controllers(&p, 0);
+    p.plan->effect = p.plan->controllers->len > 0 ? SK_PLAN_EFFECT_NEXT_BOOT : SK_PLAN_EFFECT_NONE;
+    sk_plan_reason(p.plan, p.plan->controllers->len > 0
+                               ? "the new controllers take effect at the next cold boot"
+                               : "nothing to add");
+    plan = g_steal_pointer(&p.plan);
+    sk_planner_clear(&p);
+    return plan;
+}

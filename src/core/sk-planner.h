@@ -1,0 +1,83 @@
+/* slotkeeper: the slot planner - where a device goes, which controllers the persistent
+ * definition needs, and when it takes effect; or a refusal with the reason and the remedy. */
+#pragma once
+
+#include <glib.h>
+
+#include "sk-device.h"
+#include "sk-error.h"
+#include "sk-pci.h"
+#include "sk-topology.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+    SK_LEGACY_BRIDGE_LAZY,  /* add root port + pcie-to-pci-bridge when a legacy device needs it */
+    SK_LEGACY_BRIDGE_EAGER, /* keep one present with free slots */
+    SK_LEGACY_BRIDGE_NEVER, /* never add one */
+} SkLegacyBridge;
+
+typedef struct {
+    guint spare_ports;           /* empty hotplug root ports to keep (default 4) */
+    SkLegacyBridge legacy_bridge;
+    guint root_port_cap;         /* 0: the per-architecture default */
+} SkPolicy;
+
+typedef struct {
+    gboolean live;            /* affect the running definition */
+    gboolean config;          /* affect the persistent definition */
+    gboolean hotplug_require; /* TRUE (default): the device must be hot-unpluggable later */
+    SkPolicy policy;
+} SkPlanOptions;
+
+typedef enum {
+    SK_PLAN_EFFECT_NONE,      /* nothing to change */
+    SK_PLAN_EFFECT_NOW,       /* the running guest gets the device now */
+    SK_PLAN_EFFECT_NEXT_BOOT, /* persistent definition only: seen after the next cold boot */
+} SkPlanEffect;
+
+typedef struct {
+    guint index;
+    SkPciModel model;
+    const char *model_name; /* static */
+    int chassis;            /* -1 when not applicable */
+    int port;
+    int chassis_nr;
+    SkPciAddr address;
+    char *purpose;          /* "spare hotplug port", "port for the pcie-to-pci-bridge" */
+} SkNewController;
+
+typedef struct {
+    gboolean refused;
+    SkErrorCode refusal_code; /* when refused */
+    char *refusal;            /* when refused: what cannot be done and why */
+    char *remedy;             /* when refused: what the user can do (may be NULL) */
+    gboolean has_address;     /* attach plans: the device's address */
+    SkPciAddr address;
+    SkPlanEffect effect;
+    GPtrArray *controllers;   /* SkNewController*: add to the persistent definition */
+    GPtrArray *reasons;       /* char*: the decisions, in plain words */
+} SkPlan;
+
+void sk_policy_init(SkPolicy *policy);
+/* The root-port cap in force for @arch: policy value, else 14 on x86_64, 28 on aarch64. */
+guint sk_policy_root_port_cap(const SkPolicy *policy, const char *arch);
+const char *sk_legacy_bridge_to_string(SkLegacyBridge mode);
+gboolean sk_legacy_bridge_from_string(const char *str, SkLegacyBridge *mode, GError **error);
+void sk_plan_options_init(SkPlanOptions *opts);
+
+/* Plans attaching @dev. @persistent and/or @live as opts->config/opts->live require (the same
+ * topology may be passed for both). Returns NULL with an error for bad input (inconsistent
+ * options, unsupported machine, requested address taken or incompatible); returns a refused plan
+ * when no slot can be had (with the persistent-side controllers that would fix it). */
+SkPlan *sk_plan_attach(const SkTopology *persistent, const SkTopology *live, const SkDevice *dev,
+                       const SkPlanOptions *opts, GError **error);
+/* Plans topping @persistent up to the policy's spare ports (and legacy chain when eager). */
+SkPlan *sk_plan_reserve(const SkTopology *persistent, const SkPolicy *policy, GError **error);
+void sk_plan_free(SkPlan *plan);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SkPlan, sk_plan_free)
+
+/* For a refused plan: sets @error from refusal (+ remedy) and returns FALSE; else TRUE. */
+gboolean sk_plan_check(const SkPlan *plan, GError **error);
+
+G_END_DECLS
