@@ -6,9 +6,9 @@
 #include "sk-xml.h"
 
 static void
-sk_edit_set_uint(xmlNode *node, const char *name, const char *fmt, guint value)
+sk_edit_set_uint(xmlNode *node, const char *name, gboolean hex, guint value)
 {
-    g_autofree char *text = g_strdup_printf(fmt, value);
+    g_autofree char *text = hex ? g_strdup_printf("0x%x", value) : g_strdup_printf("%u", value);
 
     xmlNewProp(node, (const xmlChar *)name, (const xmlChar *)text);
 }
@@ -20,7 +20,7 @@ sk_edit_new_controller_node(const SkNewController *ctrl)
     xmlNode *model;
 
     xmlNewProp(node, (const xmlChar *)"type", (const xmlChar *)"pci");
-    sk_edit_set_uint(node, "index", "%u", ctrl->index);
+    sk_edit_set_uint(node, "index", FALSE, ctrl->index);
     xmlNewProp(node, (const xmlChar *)"model",
                (const xmlChar *)sk_pci_model_to_string(ctrl->model));
     if (ctrl->model_name != NULL) {
@@ -31,11 +31,11 @@ sk_edit_new_controller_node(const SkNewController *ctrl)
         xmlNode *target = xmlNewChild(node, NULL, (const xmlChar *)"target", NULL);
 
         if (ctrl->chassis >= 0)
-            sk_edit_set_uint(target, "chassis", "%u", (guint)ctrl->chassis);
+            sk_edit_set_uint(target, "chassis", FALSE, (guint)ctrl->chassis);
         if (ctrl->port >= 0)
-            sk_edit_set_uint(target, "port", "0x%x", (guint)ctrl->port);
+            sk_edit_set_uint(target, "port", TRUE, (guint)ctrl->port);
         if (ctrl->chassis_nr >= 0)
-            sk_edit_set_uint(target, "chassisNr", "%u", (guint)ctrl->chassis_nr);
+            sk_edit_set_uint(target, "chassisNr", FALSE, (guint)ctrl->chassis_nr);
     }
     sk_xml_set_pci_address(node, &ctrl->address);
     return node;
@@ -73,6 +73,25 @@ sk_edit_indent_children(xmlDoc *doc, xmlNode *node, const xmlChar *indent)
         cur = next;
     }
     xmlAddChild(node, xmlNewDocText(doc, indent));
+}
+
+/* Device XML from a file carries its own layout; drop it so that it can be re-indented. */
+static void
+sk_edit_strip_blanks(xmlNode *node)
+{
+    xmlNode *cur = node->children;
+
+    while (cur != NULL) {
+        xmlNode *next = cur->next;
+
+        if (cur->type == XML_TEXT_NODE && xmlIsBlankNode(cur)) {
+            xmlUnlinkNode(cur);
+            xmlFreeNode(cur);
+        } else if (cur->type == XML_ELEMENT_NODE) {
+            sk_edit_strip_blanks(cur);
+        }
+        cur = next;
+    }
 }
 
 /* Inserts @node after @ref (or as the last child of @parent when @ref is NULL). */
@@ -167,6 +186,7 @@ sk_edit_apply_plan(xmlDoc *domain, const SkPlan *plan, const SkDevice *dev, GErr
     if (dev != NULL) {
         xmlNode *copy = xmlDocCopyNode(dev->node, doc, 1);
 
+        sk_edit_strip_blanks(copy);
         if (plan->has_address)
             sk_xml_set_pci_address(copy, &plan->address);
         sk_edit_insert(doc, devices, sk_edit_last_named(devices, (const char *)copy->name),

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #define SK_MAX_INDEX 255
+#define SK_MAX_SETS 2 /* persistent and running */
 
 typedef struct {
     gboolean exists;
@@ -34,7 +35,7 @@ typedef struct {
     const SkDevice *dev;
     SkWorkSet *config; /* NULL when the persistent definition is not affected or not given */
     SkWorkSet *live;   /* NULL when the running definition is not affected */
-    SkWorkSet *sets[2];
+    SkWorkSet *sets[SK_MAX_SETS];
     guint n_sets;
     const char *arch;
     guint cap;
@@ -249,29 +250,26 @@ sk_work_find(SkWorkSet *const *sets, guint n_sets, SkConnectFlags flags, gboolea
     for (guint i = 1; i < n_sets; i++)
         n_buses = MIN(n_buses, sets[i]->n_buses);
     for (guint b = 0; b < n_buses; b++) {
-        const SkWorkBus *first = sk_work_bus(sets[0], b);
-        gboolean usable = first != NULL;
+        const SkWorkBus *bs[SK_MAX_SETS] = { NULL };
+        gboolean usable = n_sets > 0 && n_sets <= G_N_ELEMENTS(bs);
 
         if (only_bus >= 0 && (guint)only_bus != b)
             continue;
         for (guint i = 0; usable && i < n_sets; i++) {
-            const SkWorkBus *bus = sk_work_bus(sets[i], b);
-
-            usable = bus != NULL && bus->model == first->model &&
-                     sk_pci_flags_compatible(flags, bus->flags, from_config, NULL);
+            bs[i] = sk_work_bus(sets[i], b);
+            usable = bs[i] != NULL && bs[i]->model == bs[0]->model &&
+                     sk_pci_flags_compatible(flags, bs[i]->flags, from_config, NULL);
         }
         if (!usable)
             continue;
-        for (guint s = first->min_slot; s <= first->max_slot; s++) {
+        for (guint s = bs[0]->min_slot; s <= bs[0]->max_slot; s++) {
             guint8 used = 0;
             gboolean empty = TRUE, aggregate = TRUE;
 
             for (guint i = 0; i < n_sets; i++) {
-                const SkWorkBus *bus = sk_work_bus(sets[i], b);
-
-                used |= bus->functions[s];
-                empty = empty && sk_work_slot_empty(bus, s);
-                aggregate = aggregate && (bus->aggregate[s] || sk_work_slot_empty(bus, s));
+                used |= bs[i]->functions[s];
+                empty = empty && sk_work_slot_empty(bs[i], s);
+                aggregate = aggregate && (bs[i]->aggregate[s] || sk_work_slot_empty(bs[i], s));
             }
             if (empty) {
                 *out = (SkPciAddr){ 0, b, s, 0 };
@@ -696,8 +694,8 @@ sk_planner_attach_pci(SkPlanner *p)
         sk_planner_describe_choice(p, &addr, hotplug);
         return TRUE;
     }
-    sk_plan_reason(p->plan, "no %s is free%s", sk_planner_need_text(p),
-                   p->n_sets > 1 ? " in both definitions" : "");
+    sk_plan_reason(p->plan, "no compatible hotplug slot is free%s: it needs %s",
+                   p->n_sets > 1 ? " in both definitions" : "", sk_planner_need_text(p));
     if (sk_planner_grow(p, &addr, &why)) {
         sk_planner_describe_controllers(p, before);
         if (!opts->live) {
