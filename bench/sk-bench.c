@@ -92,8 +92,8 @@ sk_bench_run(const char *label, SkBenchFunc func, gpointer data, guint rounds, g
     }
     qsort(samples, rounds, sizeof(gint64), sk_bench_cmp);
     median = (double)samples[rounds / 2] / inner;
-    printf("%-44s %10.1f us/op  (min %.1f, max %.1f)\n", label, median,
-           (double)samples[0] / inner, (double)samples[rounds - 1] / inner);
+    printf("%-44s %10.1f us/op  (min %.1f, max %.1f)\n", label, median, (double)samples[0] / inner,
+           (double)samples[rounds - 1] / inner);
     return median;
 }
 
@@ -181,8 +181,8 @@ main(int argc, char **argv)
         fprintf(stderr, "sk-bench: %s\n", error->message);
         return 1;
     }
-    b.dev = sk_device_new_from_xml(nic, sizeof(nic) - 1, sk_topology_get_machine_info(b.topo),
-                                   &error);
+    b.dev =
+        sk_device_new_from_xml(nic, sizeof(nic) - 1, sk_topology_get_machine_info(b.topo), &error);
     if (b.dev == NULL) {
         fprintf(stderr, "sk-bench: %s\n", error->message);
         return 1;
@@ -193,8 +193,8 @@ main(int argc, char **argv)
 
     printf("domain: %" G_GSIZE_FORMAT " bytes, %u controllers, %u occupied addresses\n", b.len,
            sk_topology_get_n_controllers(b.topo), sk_topology_get_n_occupants(b.topo));
-    raw = sk_bench_run("baseline: libxml2 parse of the domain XML", sk_bench_raw_parse, &b,
-                       rounds, 20);
+    raw = sk_bench_run("baseline: libxml2 parse of the domain XML", sk_bench_raw_parse, &b, rounds,
+                       20);
     parse = sk_bench_run("parse domain XML into a topology", sk_bench_parse, &b, rounds, 20);
     sk_bench_run("classify a device XML", sk_bench_classify, &b, rounds, 2000);
     plan = sk_bench_run("plan attach (virtio NIC, live+config)", sk_bench_plan, &b, rounds, 200);

@@ -147,8 +147,8 @@ sk_edit_needs_multifunction(const SkPlan *plan, const SkNewController *ctrl)
     for (guint i = 0; i < plan->controllers->len; i++) {
         const SkNewController *other = plan->controllers->pdata[i];
 
-        if (other->address.bus == ctrl->address.bus &&
-            other->address.slot == ctrl->address.slot && other->address.function != 0)
+        if (other->address.bus == ctrl->address.bus && other->address.slot == ctrl->address.slot &&
+            other->address.function != 0)
             return TRUE;
     }
     return FALSE;
@@ -189,8 +189,7 @@ sk_edit_apply_plan(xmlDoc *domain, const SkPlan *plan, const SkDevice *dev, GErr
         sk_edit_strip_blanks(copy);
         if (plan->has_address)
             sk_xml_set_pci_address(copy, &plan->address);
-        sk_edit_insert(doc, devices, sk_edit_last_named(devices, (const char *)copy->name),
-                       copy);
+        sk_edit_insert(doc, devices, sk_edit_last_named(devices, (const char *)copy->name), copy);
     }
     return g_steal_pointer(&doc);
 }

@@ -1,7 +1,7 @@
 /* slotkeeper: error domain. */
 #include "sk-error.h"
 
-G_DEFINE_QUARK(sk-error-quark, sk_error)
+G_DEFINE_QUARK(sk - error - quark, sk_error)
 
 static const char *const sk_error_names[] = {
     [SK_ERROR_FAILED] = "Failed",

@@ -231,10 +231,8 @@ sk_pci_addr_parse(const char *str, SkPciAddr *addr, GError **error)
     int consumed = 0;
 
     if (str != NULL &&
-        ((sscanf(str, "%x:%x:%x.%x%n", &d, &b, &s, &f, &consumed) == 4 &&
-          str[consumed] == '\0') ||
-         (d = 0, sscanf(str, "%x:%x.%x%n", &b, &s, &f, &consumed) == 3 &&
-                     str[consumed] == '\0')) &&
+        ((sscanf(str, "%x:%x:%x.%x%n", &d, &b, &s, &f, &consumed) == 4 && str[consumed] == '\0') ||
+         (d = 0, sscanf(str, "%x:%x.%x%n", &b, &s, &f, &consumed) == 3 && str[consumed] == '\0')) &&
         d <= 0xffff && b <= 0xff && s <= 0x1f && f <= 7) {
         addr->domain = d;
         addr->bus = b;

@@ -25,11 +25,11 @@ typedef enum {
 } SkConnectFlags;
 
 #define SK_CONNECT_TYPES_ENDPOINT (SK_CONNECT_PCI_DEVICE | SK_CONNECT_PCIE_DEVICE)
-#define SK_CONNECT_TYPES_MASK                                                                 \
-    (SK_CONNECT_TYPES_ENDPOINT | SK_CONNECT_PCIE_ROOT_PORT |                                  \
-     SK_CONNECT_PCIE_SWITCH_UPSTREAM_PORT | SK_CONNECT_PCIE_SWITCH_DOWNSTREAM_PORT |          \
-     SK_CONNECT_DMI_TO_PCI_BRIDGE | SK_CONNECT_PCI_EXPANDER_BUS |                             \
-     SK_CONNECT_PCIE_EXPANDER_BUS | SK_CONNECT_PCI_BRIDGE | SK_CONNECT_PCIE_TO_PCI_BRIDGE)
+#define SK_CONNECT_TYPES_MASK                                                                    \
+    (SK_CONNECT_TYPES_ENDPOINT | SK_CONNECT_PCIE_ROOT_PORT |                                     \
+     SK_CONNECT_PCIE_SWITCH_UPSTREAM_PORT | SK_CONNECT_PCIE_SWITCH_DOWNSTREAM_PORT |             \
+     SK_CONNECT_DMI_TO_PCI_BRIDGE | SK_CONNECT_PCI_EXPANDER_BUS | SK_CONNECT_PCIE_EXPANDER_BUS | \
+     SK_CONNECT_PCI_BRIDGE | SK_CONNECT_PCIE_TO_PCI_BRIDGE)
 
 /* PCI controller models (<controller type='pci' model='...'>). */
 typedef enum {

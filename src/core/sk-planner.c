@@ -83,8 +83,8 @@ sk_plan_reason(SkPlan *plan, const char *fmt, ...)
     va_end(args);
 }
 
-static void sk_plan_refuse(SkPlan *plan, SkErrorCode code, const char *remedy, const char *fmt,
-                           ...) G_GNUC_PRINTF(4, 5);
+static void sk_plan_refuse(SkPlan *plan, SkErrorCode code, const char *remedy, const char *fmt, ...)
+    G_GNUC_PRINTF(4, 5);
 
 static void
 sk_plan_refuse(SkPlan *plan, SkErrorCode code, const char *remedy, const char *fmt, ...)
@@ -152,8 +152,7 @@ sk_legacy_bridge_from_string(const char *str, SkLegacyBridge *mode, GError **err
         }
     }
     g_set_error(error, SK_ERROR, SK_ERROR_INVALID_ARGUMENT,
-                "invalid legacy-bridge policy '%s': expected lazy, eager or never",
-                str ? str : "");
+                "invalid legacy-bridge policy '%s': expected lazy, eager or never", str ? str : "");
     return FALSE;
 }
 
@@ -573,8 +572,7 @@ sk_planner_describe_choice(SkPlanner *p, const SkPciAddr *addr, gboolean hotplug
 {
     const SkWorkBus *bus = sk_work_bus(p->sets[0], addr->bus);
     g_autofree char *text = sk_addr_str(addr);
-    const char *where = p->n_sets > 1 ? " in both the running and the persistent definition"
-                                      : "";
+    const char *where = p->n_sets > 1 ? " in both the running and the persistent definition" : "";
 
     if (bus->model == SK_PCI_MODEL_PCIE_ROOT_PORT ||
         bus->model == SK_PCI_MODEL_PCIE_SWITCH_DOWNSTREAM_PORT)
@@ -582,8 +580,8 @@ sk_planner_describe_choice(SkPlanner *p, const SkPciAddr *addr, gboolean hotplug
                        hotplug ? "hotplug-capable " : "", sk_pci_model_to_string(bus->model),
                        addr->bus, where);
     else
-        sk_plan_reason(p->plan, "chose %s: slot 0x%02x of %s index %u%s, free%s", text,
-                       addr->slot, sk_pci_model_to_string(bus->model), addr->bus,
+        sk_plan_reason(p->plan, "chose %s: slot 0x%02x of %s index %u%s, free%s", text, addr->slot,
+                       sk_pci_model_to_string(bus->model), addr->bus,
                        hotplug ? " (hotplug-capable)" : "", where);
 }
 
@@ -776,8 +774,7 @@ sk_plan_attach(const SkTopology *persistent, const SkTopology *live, const SkDev
     }
     p.opts = opts;
     p.dev = dev;
-    sk_planner_init(&p, opts->config ? persistent : NULL, opts->live ? live : NULL,
-                    &opts->policy);
+    sk_planner_init(&p, opts->config ? persistent : NULL, opts->live ? live : NULL, &opts->policy);
     sk_plan_reason(p.plan, "%s", dev->description);
     if (dev->flags == 0) {
         sk_plan_reason(p.plan, "needs no PCI address: %s",
@@ -823,8 +820,9 @@ sk_plan_reserve(const SkTopology *persistent, const SkPolicy *policy, GError **e
                        unaddressed, unaddressed == 1 ? " has" : "s have");
     sk_work_count_free(p.config, &pcie, &pci);
     if (!sk_planner_is_pcie(&p)) {
-        sk_plan_reason(p.plan, "pc machine: %u free hotplug-capable PCI slot%s, the policy wants %u",
-                       pci, pci == 1 ? "" : "s", opts.policy.spare_ports);
+        sk_plan_reason(p.plan,
+                       "pc machine: %u free hotplug-capable PCI slot%s, the policy wants %u", pci,
+                       pci == 1 ? "" : "s", opts.policy.spare_ports);
         while (pci < opts.policy.spare_ports && sk_planner_add_pci_bridge(&p, &why) != NULL)
             sk_work_count_free(p.config, &pcie, &pci);
     } else {

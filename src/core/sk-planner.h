@@ -18,9 +18,9 @@ typedef enum {
 } SkLegacyBridge;
 
 typedef struct {
-    guint spare_ports;           /* empty hotplug root ports to keep (default 4) */
+    guint spare_ports; /* empty hotplug root ports to keep (default 4) */
     SkLegacyBridge legacy_bridge;
-    guint root_port_cap;         /* 0: the per-architecture default */
+    guint root_port_cap; /* 0: the per-architecture default */
 } SkPolicy;
 
 typedef struct {
@@ -44,7 +44,7 @@ typedef struct {
     int port;
     int chassis_nr;
     SkPciAddr address;
-    char *purpose;          /* "spare hotplug port", "port for the pcie-to-pci-bridge" */
+    char *purpose; /* "spare hotplug port", "port for the pcie-to-pci-bridge" */
 } SkNewController;
 
 typedef struct {
@@ -55,8 +55,8 @@ typedef struct {
     gboolean has_address;     /* attach plans: the device's address */
     SkPciAddr address;
     SkPlanEffect effect;
-    GPtrArray *controllers;   /* SkNewController*: add to the persistent definition */
-    GPtrArray *reasons;       /* char*: the decisions, in plain words */
+    GPtrArray *controllers; /* SkNewController*: add to the persistent definition */
+    GPtrArray *reasons;     /* char*: the decisions, in plain words */
 } SkPlan;
 
 void sk_policy_init(SkPolicy *policy);

@@ -85,9 +85,8 @@ sk_topology_detect_machine(SkTopology *topo, GError **error)
     topo->machine = sk_xml_get_prop(type, "machine");
     if (topo->arch == NULL) {
         /* libvirt fills in the host's architecture; the machine name usually tells it. */
-        topo->arch = g_strdup(topo->machine && g_str_has_prefix(topo->machine, "virt")
-                                  ? "aarch64"
-                                  : "x86_64");
+        topo->arch = g_strdup(topo->machine && g_str_has_prefix(topo->machine, "virt") ? "aarch64"
+                                                                                       : "x86_64");
     }
     if (topo->machine == NULL)
         topo->machine = g_strdup(sk_arch_is_x86(topo->arch) ? "pc" : "virt");
@@ -129,8 +128,8 @@ sk_parse_optional_int(xmlNode *node, const char *name, GError **error)
     if (value == NULL)
         return -1;
     if (!sk_xml_parse_uint(value, &parsed) || parsed > 0xffff) {
-        g_set_error(error, SK_ERROR, SK_ERROR_INVALID_XML,
-                    "PCI controller has an invalid %s='%s'", name, value);
+        g_set_error(error, SK_ERROR, SK_ERROR_INVALID_XML, "PCI controller has an invalid %s='%s'",
+                    name, value);
         return -2;
     }
     return (int)parsed;
@@ -171,8 +170,7 @@ sk_controller_parse(xmlNode *node, GError **error)
         ctrl->chassis_nr = sk_parse_optional_int(target, "chassisNr", &local);
     if (local == NULL)
         ctrl->bus_nr = sk_parse_optional_int(target, "busNr", &local);
-    if (local == NULL &&
-        !sk_xml_get_pci_address(node, &ctrl->address, &has_pci, NULL, &local))
+    if (local == NULL && !sk_xml_get_pci_address(node, &ctrl->address, &has_pci, NULL, &local))
         g_assert(local != NULL);
     if (local != NULL) {
         sk_controller_free(ctrl);
@@ -226,8 +224,7 @@ sk_topology_parse_controllers(SkTopology *topo, xmlNode *devices, GError **error
             return FALSE;
         }
     }
-    if (topo->controllers->len == 0 ||
-        ((SkController *)topo->controllers->pdata[0])->index != 0) {
+    if (topo->controllers->len == 0 || ((SkController *)topo->controllers->pdata[0])->index != 0) {
         /* libvirt adds the root itself (qemuDomainDefAddDefaultDevices). */
         SkController *root = g_new0(SkController, 1);
 
@@ -398,8 +395,8 @@ sk_topology_reserve_chipset(SkTopology *topo)
         if (reserved[i].kind != topo->info.kind ||
             sk_topology_find_at(topo->occupants, &addr) != NULL)
             continue;
-        sk_topology_add_occupant(topo, &addr, SK_OCCUPANT_CHIPSET, NULL,
-                                 g_strdup(reserved[i].what), 0);
+        sk_topology_add_occupant(topo, &addr, SK_OCCUPANT_CHIPSET, NULL, g_strdup(reserved[i].what),
+                                 0);
     }
 }
 
@@ -428,7 +425,8 @@ sk_topology_mark_buses(SkTopology *topo, GError **error)
         gboolean root_port = FALSE;
         SkBus *bus;
 
-        if (i > 0 && sk_pci_addr_equal(a, &((SkOccupant *)topo->occupants->pdata[i - 1])->address)) {
+        if (i > 0 &&
+            sk_pci_addr_equal(a, &((SkOccupant *)topo->occupants->pdata[i - 1])->address)) {
             const SkOccupant *prev = topo->occupants->pdata[i - 1];
             g_autofree char *text = sk_pci_addr_format(a);
 

@@ -18,8 +18,8 @@ typedef enum {
 
 /* The machine facts that device classification needs. */
 typedef struct {
-    const char *arch;       /* "x86_64", "aarch64", ... */
-    const char *machine;    /* as in <os><type machine=...>, e.g. "pc-q35-7.2" */
+    const char *arch;    /* "x86_64", "aarch64", ... */
+    const char *machine; /* as in <os><type machine=...>, e.g. "pc-q35-7.2" */
     SkMachineKind kind;
     gboolean has_pcie_root; /* index 0 is pcie-root */
     gboolean virtio_mmio;   /* virtio devices without a PCI address would use virtio-mmio */
@@ -34,15 +34,15 @@ typedef enum {
 typedef struct {
     guint index;
     SkPciModel model;
-    char *model_name;          /* <model name=...>, NULL when absent */
-    int chassis;               /* <target chassis=...>, -1 when absent */
-    int port;                  /* <target port=...>, -1 when absent */
-    int chassis_nr;            /* <target chassisNr=...>, -1 when absent */
-    int bus_nr;                /* <target busNr=...>, -1 when absent */
-    SkHotplugSetting hotplug;  /* <target hotplug=...> */
+    char *model_name;         /* <model name=...>, NULL when absent */
+    int chassis;              /* <target chassis=...>, -1 when absent */
+    int port;                 /* <target port=...>, -1 when absent */
+    int chassis_nr;           /* <target chassisNr=...>, -1 when absent */
+    int bus_nr;               /* <target busNr=...>, -1 when absent */
+    SkHotplugSetting hotplug; /* <target hotplug=...> */
     gboolean has_address;
     SkPciAddr address;
-    gboolean implicit;         /* index 0 root not written in the XML (libvirt adds it) */
+    gboolean implicit; /* index 0 root not written in the XML (libvirt adds it) */
 } SkController;
 
 typedef enum {
@@ -54,8 +54,8 @@ typedef enum {
 typedef struct {
     SkPciAddr address;
     SkOccupantKind kind;
-    char *element;       /* element name ("interface"); NULL for chipset reservations */
-    char *description;   /* for people: "interface virtio (52:54:00:12:34:56)" */
+    char *element;          /* element name ("interface"); NULL for chipset reservations */
+    char *description;      /* for people: "interface virtio (52:54:00:12:34:56)" */
     guint controller_index; /* for SK_OCCUPANT_CONTROLLER */
 } SkOccupant;
 
@@ -65,8 +65,8 @@ typedef struct {
     SkConnectFlags flags;           /* what it accepts; HOTPLUGGABLE fully resolved */
     guint min_slot;
     guint max_slot;
-    guint8 functions[32];           /* bit f set: slot's function f is in use */
-    gboolean aggregate[32];         /* slot holds root ports packed by function */
+    guint8 functions[32];   /* bit f set: slot's function f is in use */
+    gboolean aggregate[32]; /* slot holds root ports packed by function */
 } SkBus;
 
 typedef struct _SkTopology SkTopology;

@@ -75,8 +75,8 @@ sk_xml_parse_file(const char *path, const char *what, GError **error)
     GStatBuf st;
 
     if (g_stat(path, &st) == 0 && st.st_size > SK_XML_MAX_SIZE) {
-        g_set_error(error, SK_ERROR, SK_ERROR_INVALID_XML, "%s '%s' is too large (at most %d bytes)",
-                    what, path, SK_XML_MAX_SIZE);
+        g_set_error(error, SK_ERROR, SK_ERROR_INVALID_XML,
+                    "%s '%s' is too large (at most %d bytes)", what, path, SK_XML_MAX_SIZE);
         return NULL;
     }
     if (!g_file_get_contents(path, &data, &len, &local)) {
@@ -129,8 +129,7 @@ sk_xml_parse_uint(const char *str, guint *out)
         digits = str + 2;
         base = 16;
     }
-    if (*digits == '\0' ||
-        !g_ascii_string_to_unsigned(digits, base, 0, G_MAXUINT32, &value, NULL))
+    if (*digits == '\0' || !g_ascii_string_to_unsigned(digits, base, 0, G_MAXUINT32, &value, NULL))
         return FALSE;
     *out = (guint)value;
     return TRUE;
