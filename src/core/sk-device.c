@@ -983,6 +983,7 @@ sk_device_to_xml(const SkDevice *dev, const SkPciAddr *addr)
 
     g_return_val_if_fail(dev != NULL && dev->node != NULL, NULL);
     copy = xmlDocCopyNode(dev->node, dev->node->doc, 1);
+    sk_xml_strip_blanks(copy); /* the caller's layout would leave the new address unindented */
     if (addr != NULL)
         sk_xml_set_pci_address(copy, addr);
     text = sk_xml_node_to_string(copy);

@@ -75,25 +75,6 @@ sk_edit_indent_children(xmlDoc *doc, xmlNode *node, const xmlChar *indent)
     xmlAddChild(node, xmlNewDocText(doc, indent));
 }
 
-/* Device XML from a file carries its own layout; drop it so that it can be re-indented. */
-static void
-sk_edit_strip_blanks(xmlNode *node)
-{
-    xmlNode *cur = node->children;
-
-    while (cur != NULL) {
-        xmlNode *next = cur->next;
-
-        if (cur->type == XML_TEXT_NODE && xmlIsBlankNode(cur)) {
-            xmlUnlinkNode(cur);
-            xmlFreeNode(cur);
-        } else if (cur->type == XML_ELEMENT_NODE) {
-            sk_edit_strip_blanks(cur);
-        }
-        cur = next;
-    }
-}
-
 /* Inserts @node after @ref (or as the last child of @parent when @ref is NULL). */
 static void
 sk_edit_insert(xmlDoc *doc, xmlNode *parent, xmlNode *ref, xmlNode *node)
@@ -186,7 +167,7 @@ sk_edit_apply_plan(xmlDoc *domain, const SkPlan *plan, const SkDevice *dev, GErr
     if (dev != NULL) {
         xmlNode *copy = xmlDocCopyNode(dev->node, doc, 1);
 
-        sk_edit_strip_blanks(copy);
+        sk_xml_strip_blanks(copy);
         if (plan->has_address)
             sk_xml_set_pci_address(copy, &plan->address);
         sk_edit_insert(doc, devices, sk_edit_last_named(devices, (const char *)copy->name), copy);

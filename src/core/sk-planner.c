@@ -652,9 +652,28 @@ sk_planner_grow(SkPlanner *p, SkPciAddr *addr, char **why)
     return TRUE;
 }
 
+/* "pcie-root-port index 5 and pcie-to-pci-bridge index 6" */
+static char *
+sk_planner_list_controllers(const SkPlanner *p, guint from)
+{
+    g_autoptr(GString) out = g_string_new(NULL);
+
+    for (guint i = from; i < p->plan->controllers->len; i++) {
+        const SkNewController *c = p->plan->controllers->pdata[i];
+
+        if (out->len > 0)
+            g_string_append(out, i + 1 == p->plan->controllers->len ? " and " : ", ");
+        g_string_append_printf(out, "%s index %u", sk_pci_model_to_string(c->model), c->index);
+    }
+    return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
 static const char *
 sk_planner_remedy_without_growth(const SkPlanner *p)
 {
+    if (p->opts->live)
+        return "detach a device to free a slot, or attach with --config so that a slot is added "
+               "for the next cold boot (a running guest cannot gain slots)";
     if (!sk_planner_is_pcie(p))
         return "free a slot, or attach with --config so that a pci-bridge can be added";
     if (!(p->dev->flags & SK_CONNECT_PCIE_DEVICE) &&
@@ -673,6 +692,7 @@ sk_planner_attach_pci(SkPlanner *p)
     SkConnectFlags flags = p->dev->flags | (hotplug ? SK_CONNECT_HOTPLUGGABLE : 0);
     g_autofree char *why = NULL;
     g_autofree char *prepared = NULL;
+    g_autofree char *added = NULL;
     guint before = p->plan->controllers->len;
     SkPciAddr addr;
 
@@ -701,10 +721,12 @@ sk_planner_attach_pci(SkPlanner *p)
             sk_planner_describe_choice(p, &addr, hotplug);
             return TRUE;
         }
+        added = sk_planner_list_controllers(p, before);
         prepared = g_strdup_printf(
-            "slotkeeper can add %u controller%s to the persistent definition (see the plan); "
-            "the new slot becomes usable after the guest is shut down and started again",
-            p->plan->controllers->len - before, p->plan->controllers->len - before == 1 ? "" : "s");
+            "attach it with --config only (or let slotkeeperd do it) to add %s to the persistent "
+            "definition: the new slot becomes usable after the guest is shut down and started "
+            "again",
+            added);
     }
     if (opts->live) {
         SkWorkSet *live_only[1] = { p->live };

@@ -21,6 +21,8 @@ struct _SkTopology {
     guint n_buses;
     GPtrArray *occupants; /* SkOccupant*, sorted by address */
     guint n_unaddressed;
+    gboolean video_unaddressed; /* the primary video still waits for libvirt's address */
+    gboolean ich9_sound_unaddressed;
 };
 
 static void
@@ -317,16 +319,36 @@ sk_topology_describe_element(xmlNode *node, const SkMachineInfo *info, SkConnect
     return g_strdup(dev->description);
 }
 
+/* Remembers the devices that libvirt gives a preferred chipset address at define time
+ * (rules 4.3), so that plans leave those slots to them. */
+static void
+sk_topology_note_unaddressed(SkTopology *topo, xmlNode *node, gboolean first_video)
+{
+    const char *name = (const char *)node->name;
+
+    topo->n_unaddressed++;
+    if (first_video)
+        topo->video_unaddressed = TRUE;
+    if (g_str_equal(name, "sound")) {
+        g_autofree char *model = sk_xml_get_prop(node, "model");
+
+        if (model != NULL && g_str_equal(model, "ich9"))
+            topo->ich9_sound_unaddressed = TRUE;
+    }
+}
+
 static gboolean
 sk_topology_parse_occupants(SkTopology *topo, xmlNode *devices, GError **error)
 {
+    gboolean seen_video = FALSE;
+
     topo->occupants = g_ptr_array_new_with_free_func((GDestroyNotify)sk_occupant_free);
     for (xmlNode *cur = devices ? devices->children : NULL; cur; cur = cur->next) {
         g_autofree char *type = NULL;
+        g_autofree char *description = NULL;
         SkConnectFlags flags = 0;
-        gboolean has_pci = FALSE, other = FALSE;
+        gboolean has_pci = FALSE, other = FALSE, first_video = FALSE;
         SkPciAddr addr = { 0 };
-        char *description;
 
         if (cur->type != XML_ELEMENT_NODE)
             continue;
@@ -346,15 +368,16 @@ sk_topology_parse_occupants(SkTopology *topo, xmlNode *devices, GError **error)
                                      g_strdup_printf("%s (index %u)", model, idx), idx);
             continue;
         }
-        description = sk_topology_describe_element(cur, &topo->info, &flags, &other);
-        if (has_pci) {
-            sk_topology_add_occupant(topo, &addr, SK_OCCUPANT_DEVICE, (const char *)cur->name,
-                                     description, 0);
-        } else {
-            if (flags != 0 && !other)
-                topo->n_unaddressed++;
-            g_free(description);
+        if (g_str_equal((const char *)cur->name, "video")) {
+            first_video = !seen_video;
+            seen_video = TRUE;
         }
+        description = sk_topology_describe_element(cur, &topo->info, &flags, &other);
+        if (has_pci)
+            sk_topology_add_occupant(topo, &addr, SK_OCCUPANT_DEVICE, (const char *)cur->name,
+                                     g_steal_pointer(&description), 0);
+        else if (flags != 0 && !other)
+            sk_topology_note_unaddressed(topo, cur, first_video);
     }
     return TRUE;
 }
@@ -371,6 +394,12 @@ sk_topology_find_at(GPtrArray *occupants, const SkPciAddr *addr)
     return NULL;
 }
 
+/* Preferred addresses apply only while the device waiting for them has no address yet. */
+enum {
+    SK_PREFERRED_VIDEO = 1,
+    SK_PREFERRED_ICH9_SOUND,
+};
+
 static void
 sk_topology_reserve_chipset(SkTopology *topo)
 {
@@ -378,20 +407,28 @@ sk_topology_reserve_chipset(SkTopology *topo)
         SkMachineKind kind;
         guint slot;
         guint function;
+        int needs;
         const char *what;
     } reserved[] = {
         /* qemuDomainValidateDevicePCISlotsQ35 / ...PIIX3 (rules 4.3). */
-        { SK_MACHINE_Q35, 0x1f, 0, "chipset: ICH9 LPC/ISA bridge" },
-        { SK_MACHINE_Q35, 0x1f, 2, "chipset: ICH9 SATA controller" },
-        { SK_MACHINE_Q35, 0x1f, 3, "chipset: ICH9 SMBus" },
-        { SK_MACHINE_PC, 0x01, 0, "chipset: PIIX3 ISA bridge" },
-        { SK_MACHINE_PC, 0x01, 1, "chipset: PIIX3 IDE controller" },
-        { SK_MACHINE_PC, 0x01, 3, "chipset: PIIX4 ACPI/SMBus" },
+        { SK_MACHINE_Q35, 0x1f, 0, 0, "chipset: ICH9 LPC/ISA bridge" },
+        { SK_MACHINE_Q35, 0x1f, 2, 0, "chipset: ICH9 SATA controller" },
+        { SK_MACHINE_Q35, 0x1f, 3, 0, "chipset: ICH9 SMBus" },
+        { SK_MACHINE_Q35, 0x01, 0, SK_PREFERRED_VIDEO, "reserved for the primary video" },
+        { SK_MACHINE_Q35, 0x1b, 0, SK_PREFERRED_ICH9_SOUND, "reserved for the ich9 sound" },
+        { SK_MACHINE_PC, 0x01, 0, 0, "chipset: PIIX3 ISA bridge" },
+        { SK_MACHINE_PC, 0x01, 1, 0, "chipset: PIIX3 IDE controller" },
+        { SK_MACHINE_PC, 0x01, 3, 0, "chipset: PIIX4 ACPI/SMBus" },
+        { SK_MACHINE_PC, 0x02, 0, SK_PREFERRED_VIDEO, "reserved for the primary video" },
     };
 
     for (gsize i = 0; i < G_N_ELEMENTS(reserved); i++) {
         SkPciAddr addr = { 0, 0, reserved[i].slot, reserved[i].function };
 
+        if (reserved[i].needs == SK_PREFERRED_VIDEO && !topo->video_unaddressed)
+            continue;
+        if (reserved[i].needs == SK_PREFERRED_ICH9_SOUND && !topo->ich9_sound_unaddressed)
+            continue;
         if (reserved[i].kind != topo->info.kind ||
             sk_topology_find_at(topo->occupants, &addr) != NULL)
             continue;

@@ -202,6 +202,24 @@ sk_xml_set_pci_address(xmlNode *node, const SkPciAddr *addr)
     }
 }
 
+void
+sk_xml_strip_blanks(xmlNode *node)
+{
+    xmlNode *cur = node->children;
+
+    while (cur != NULL) {
+        xmlNode *next = cur->next;
+
+        if (cur->type == XML_TEXT_NODE && xmlIsBlankNode(cur)) {
+            xmlUnlinkNode(cur);
+            xmlFreeNode(cur);
+        } else if (cur->type == XML_ELEMENT_NODE) {
+            sk_xml_strip_blanks(cur);
+        }
+        cur = next;
+    }
+}
+
 static char *
 sk_xml_buffer_steal(xmlBufferPtr buf)
 {

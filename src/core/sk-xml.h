@@ -35,6 +35,9 @@ gboolean sk_xml_get_pci_address(xmlNode *node, SkPciAddr *addr, gboolean *has_pc
 /* Replaces any <address> child of @node with <address type='pci' .../> for @addr. */
 void sk_xml_set_pci_address(xmlNode *node, const SkPciAddr *addr);
 
+/* Removes whitespace-only text nodes below @node, so that it can be laid out afresh. */
+void sk_xml_strip_blanks(xmlNode *node);
+
 /* Serialises a whole document / one node, indented, without an XML declaration. */
 char *sk_xml_doc_to_string(xmlDoc *doc);
 char *sk_xml_node_to_string(xmlNode *node);

@@ -1,0 +1,37 @@
+/* slotkeeper CLI: the offline verbs (plan, reserve, slots) that work on domain XML files. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* CLI-only errors; everything else comes from SK_ERROR or G_OPTION_ERROR. */
+#define SK_CLI_ERROR (sk_cli_error_quark())
+
+typedef enum {
+    SK_CLI_ERROR_USAGE,        /* bad command line: exit 2 with a hint to --help */
+    SK_CLI_ERROR_NEEDS_DAEMON, /* an online form of a verb: exit 1 */
+} SkCliErrorCode;
+
+GQuark sk_cli_error_quark(void);
+
+/* Options given before the verb. */
+typedef struct {
+    gboolean json;
+    gboolean system;
+    gboolean user;
+} SkCliGlobals;
+
+/* A verb: parses its own options from @argv (argv[0] is the verb name) and, on success, returns
+ * the complete text for stdout in @output, so nothing is printed when it fails. */
+typedef gboolean (*SkCliVerbFunc)(const SkCliGlobals *globals, int argc, char **argv, char **output,
+                                  GError **error);
+
+gboolean sk_cli_verb_plan(const SkCliGlobals *globals, int argc, char **argv, char **output,
+                          GError **error);
+gboolean sk_cli_verb_reserve(const SkCliGlobals *globals, int argc, char **argv, char **output,
+                             GError **error);
+gboolean sk_cli_verb_slots(const SkCliGlobals *globals, int argc, char **argv, char **output,
+                           GError **error);
+
+G_END_DECLS
