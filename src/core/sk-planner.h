@@ -66,8 +66,8 @@ const char *sk_legacy_bridge_to_string(SkLegacyBridge mode);
 gboolean sk_legacy_bridge_from_string(const char *str, SkLegacyBridge *mode, GError **error);
 void sk_plan_options_init(SkPlanOptions *opts);
 
-/* Plans attaching @dev. @persistent and/or @live as opts->config/opts->live require (the same
- * topology may be passed for both). Returns NULL with an error for bad input (inconsistent
+/* Plans attaching @dev. @persistent and/or @live as opts->config/opts->live require; @live must
+ * come from a running domain's XML (<domain id=...>), and may also serve as @persistent. Returns NULL with an error for bad input (inconsistent
  * options, unsupported machine, requested address taken or incompatible); returns a refused plan
  * when no slot can be had (with the persistent-side controllers that would fix it). */
 SkPlan *sk_plan_attach(const SkTopology *persistent, const SkTopology *live, const SkDevice *dev,
