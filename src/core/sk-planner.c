@@ -380,21 +380,32 @@ sk_planner_add_root_port(SkPlanner *p, const char *purpose, char **why)
     return sk_planner_add_controller(p, SK_PCI_MODEL_PCIE_ROOT_PORT, &addr, index, purpose);
 }
 
-/* Adds pcie-root-port + pcie-to-pci-bridge; returns the bridge. */
+/* Adds a pcie-to-pci-bridge behind a new pcie-root-port; at the root-port cap it goes into the
+ * first empty port instead (a port that holds the bridge serves many legacy slots). */
 static SkNewController *
 sk_planner_add_legacy_chain(SkPlanner *p, char **why)
 {
-    SkNewController *port = sk_planner_add_root_port(p, "port for the pcie-to-pci-bridge", why);
+    SkWorkSet *only[1] = { p->config };
+    SkConnectFlags bridge = sk_pci_model_connect_type(SK_PCI_MODEL_PCIE_TO_PCI_BRIDGE);
     SkPciAddr addr;
     guint index;
 
-    if (port == NULL)
-        return NULL;
+    if (p->config->n_root_ports >= p->cap && sk_work_find(only, 1, bridge, FALSE, -1, &addr)) {
+        sk_plan_reason(p->plan,
+                       "the root-port cap (%u) is reached, so the pcie-to-pci-bridge takes the "
+                       "empty port index %u",
+                       p->cap, addr.bus);
+    } else {
+        SkNewController *port = sk_planner_add_root_port(p, "port for the pcie-to-pci-bridge", why);
+
+        if (port == NULL)
+            return NULL;
+        addr = (SkPciAddr){ 0, port->index, 0, 0 };
+    }
     if (!sk_work_free_index(p->config, 0, &index)) {
         *why = g_strdup("all 255 controller indexes are in use");
         return NULL;
     }
-    addr = (SkPciAddr){ 0, port->index, 0, 0 };
     return sk_planner_add_controller(p, SK_PCI_MODEL_PCIE_TO_PCI_BRIDGE, &addr, index,
                                      "hotplug slots for conventional PCI devices");
 }

@@ -318,6 +318,25 @@ test_q35_cap(void)
 }
 
 /* hotplug='off' ports are skipped even though empty (port 2), port 3 is the first usable. */
+/* At the cap, a legacy device still gets a bridge: it goes into an existing empty root port
+ * instead of a new one (virt-install's default 14-port layout hit this). */
+static void
+test_q35_cap_legacy(void)
+{
+    g_autoptr(SkTopology) topo = load("q35-cap-spare.xml");
+    g_autoptr(SkDevice) dev = device_file("net-rtl8139.xml", topo);
+    SkPlanOptions config = opts_make(FALSE, TRUE, TRUE);
+    g_autoptr(SkPlan) plan = plan_ok(topo, NULL, dev, &config);
+    const SkNewController *bridge = new_of_model(plan, SK_PCI_MODEL_PCIE_TO_PCI_BRIDGE);
+
+    g_assert_cmpuint(n_new(plan, SK_PCI_MODEL_PCIE_ROOT_PORT), ==, 0);
+    g_assert_nonnull(bridge);
+    /* The first empty port: bus 1 holds the NIC, so port index 2. */
+    assert_addr(&bridge->address, A(2, 0, 0));
+    g_assert_cmpuint(bridge->index, ==, 15);
+    assert_addr(&plan->address, A(15, 1, 0));
+}
+
 static void
 test_q35_hotplug_off(void)
 {
@@ -565,6 +584,7 @@ main(int argc, char **argv)
     g_test_add_func("/planner/q35/require-no-live", test_q35_require_no_live);
     g_test_add_func("/planner/q35/full", test_q35_full);
     g_test_add_func("/planner/q35/cap", test_q35_cap);
+    g_test_add_func("/planner/q35/cap-legacy", test_q35_cap_legacy);
     g_test_add_func("/planner/q35/hotplug-off", test_q35_hotplug_off);
     g_test_add_func("/planner/q35/switch", test_q35_switch);
     g_test_add_func("/planner/live-and-config", test_live_and_config);

@@ -1,0 +1,107 @@
+#!/bin/bash
+# The whole test suite, as root on Debian 12: prepares the host (packages, libvirtd), builds
+# build/ and runs every suite (unit, style, integration), then builds build-asan/ with
+# ASan+UBSan and runs the unit suite there. The last line is "N passed, N failed, N skipped",
+# counted from meson's test logs; the exit status is non-zero when anything failed.
+#
+#   scripts/test.sh            (CI=true: integration tests fail instead of skipping)
+set -uo pipefail
+
+cd "$(dirname "$0")/.."
+root=$(pwd)
+builds=(build build-asan)
+step_failures=0
+
+note() {
+    printf '\n==== %s\n' "$*"
+}
+
+fail_step() {
+    echo "test.sh: FAILED: $*" >&2
+    step_failures=$((step_failures + 1))
+}
+
+# Meson's testlog.json has one JSON object per test; count the "result" values of all builds.
+summary() {
+    local passed=0 failed=0 skipped=0 result dir log
+    for dir in "${builds[@]}"; do
+        log="$root/$dir/meson-logs/testlog.json"
+        [ -f "$log" ] || continue
+        while read -r result; do
+            case $result in
+            OK | EXPECTEDFAIL) passed=$((passed + 1)) ;;
+            SKIP) skipped=$((skipped + 1)) ;;
+            *) failed=$((failed + 1)) ;;
+            esac
+        done < <(grep -o '"result": *"[A-Z]*"' "$log" | sed 's/.*"\([A-Z]*\)"$/\1/')
+    done
+    failed=$((failed + step_failures))
+    echo "$passed passed, $failed failed, $skipped skipped"
+    [ "$failed" -eq 0 ]
+}
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "test.sh: run as root (sudo $0): it installs packages and starts libvirtd" >&2
+    exit 1
+fi
+
+# A stale log from an earlier run must not be counted if this run stops before its tests.
+for dir in "${builds[@]}"; do
+    rm -f "$root/$dir/meson-logs/testlog.json"
+done
+
+integration=auto
+if [ -n "${CI:-}" ] && [ "${CI}" != false ]; then
+    # Under CI nothing may be skipped for lack of libvirt, QEMU or the Python modules.
+    integration=enabled
+    export SK_REQUIRE_INTEGRATION=1
+fi
+
+# After a failed "meson test": failed tests are counted from the log, but a run that failed
+# without logging a failed test (meson itself broke) must count too.
+check_log() {
+    local log="$root/$1/meson-logs/testlog.json"
+    if ! grep -q '"result": *"\(FAIL\|ERROR\|TIMEOUT\|UNEXPECTEDPASS\)"' "$log" 2>/dev/null; then
+        fail_step "meson test in $1/"
+    fi
+}
+
+# configure DIR [meson options...]: set up DIR, or reconfigure it with the same options.
+configure() {
+    local dir=$1
+    shift
+    if [ -f "$dir/build.ninja" ]; then
+        meson setup --reconfigure "$dir" "$@"
+    else
+        meson setup "$dir" "$@"
+    fi
+}
+
+run_suites() {
+    note "host setup"
+    if ! scripts/setup-host.sh; then
+        fail_step "scripts/setup-host.sh"
+        return
+    fi
+
+    note "build/: configure and build"
+    if ! configure build -Dintegration_tests="$integration" || ! meson compile -C build; then
+        fail_step "building build/"
+        return
+    fi
+    note "build/: meson test (unit, style, integration)"
+    meson test -C build --print-errorlogs || check_log build
+
+    note "build-asan/: configure and build with -fsanitize=address,undefined"
+    if ! configure build-asan -Db_sanitize=address,undefined -Db_lundef=false \
+        -Dintegration_tests=disabled || ! meson compile -C build-asan; then
+        fail_step "building build-asan/"
+        return
+    fi
+    note "build-asan/: meson test --suite unit"
+    meson test -C build-asan --suite unit --print-errorlogs || check_log build-asan
+}
+
+run_suites
+note "summary"
+summary
