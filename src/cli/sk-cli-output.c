@@ -366,22 +366,6 @@ sk_cli_reserve_to_json(const SkPlan *plan, const SkTopology *topo)
 
 /* ---- slots ---- */
 
-static const struct {
-    SkConnectFlags flag;
-    const char *name;
-} sk_cli_connect_names[] = {
-    { SK_CONNECT_PCI_DEVICE, "pci-device" },
-    { SK_CONNECT_PCIE_DEVICE, "pcie-device" },
-    { SK_CONNECT_PCIE_ROOT_PORT, "pcie-root-port" },
-    { SK_CONNECT_PCIE_SWITCH_UPSTREAM_PORT, "pcie-switch-upstream-port" },
-    { SK_CONNECT_PCIE_SWITCH_DOWNSTREAM_PORT, "pcie-switch-downstream-port" },
-    { SK_CONNECT_DMI_TO_PCI_BRIDGE, "dmi-to-pci-bridge" },
-    { SK_CONNECT_PCI_EXPANDER_BUS, "pci-expander-bus" },
-    { SK_CONNECT_PCIE_EXPANDER_BUS, "pcie-expander-bus" },
-    { SK_CONNECT_PCI_BRIDGE, "pci-bridge" },
-    { SK_CONNECT_PCIE_TO_PCI_BRIDGE, "pcie-to-pci-bridge" },
-};
-
 static const char *
 sk_cli_occupant_kind(SkOccupantKind kind)
 {
@@ -575,9 +559,11 @@ sk_cli_bus_json(JsonBuilder *builder, const SkTopology *topo, const SkBus *bus)
 
     json_builder_set_member_name(builder, "accepts");
     json_builder_begin_array(builder);
-    for (guint i = 0; i < G_N_ELEMENTS(sk_cli_connect_names); i++) {
-        if (bus->flags & sk_cli_connect_names[i].flag)
-            json_builder_add_string_value(builder, sk_cli_connect_names[i].name);
+    for (guint bit = 0; bit < 32; bit++) {
+        const char *name = sk_pci_connect_type_name(bus->flags & (1u << bit));
+
+        if (name != NULL)
+            json_builder_add_string_value(builder, name);
     }
     json_builder_end_array(builder);
 

@@ -152,32 +152,46 @@ sk_pci_model_accepts_hotplug_option(SkPciModel model)
     return info ? info->hotplug_option : FALSE;
 }
 
+static const struct {
+    SkConnectFlags flag;
+    const char *name; /* machine-readable, as libvirt's model names */
+    const char *text; /* for people */
+} sk_pci_connect_types[] = {
+    { SK_CONNECT_PCI_DEVICE, "pci-device", "conventional PCI device" },
+    { SK_CONNECT_PCIE_DEVICE, "pcie-device", "PCI Express device" },
+    { SK_CONNECT_PCIE_ROOT_PORT, "pcie-root-port", "pcie-root-port" },
+    { SK_CONNECT_PCIE_SWITCH_UPSTREAM_PORT, "pcie-switch-upstream-port",
+      "pcie-switch-upstream-port" },
+    { SK_CONNECT_PCIE_SWITCH_DOWNSTREAM_PORT, "pcie-switch-downstream-port",
+      "pcie-switch-downstream-port" },
+    { SK_CONNECT_DMI_TO_PCI_BRIDGE, "dmi-to-pci-bridge", "dmi-to-pci-bridge" },
+    { SK_CONNECT_PCI_EXPANDER_BUS, "pci-expander-bus", "pci-expander-bus" },
+    { SK_CONNECT_PCIE_EXPANDER_BUS, "pcie-expander-bus", "pcie-expander-bus" },
+    { SK_CONNECT_PCI_BRIDGE, "pci-bridge", "pci-bridge" },
+    { SK_CONNECT_PCIE_TO_PCI_BRIDGE, "pcie-to-pci-bridge", "pcie-to-pci-bridge" },
+};
+
+const char *
+sk_pci_connect_type_name(SkConnectFlags flag)
+{
+    for (gsize i = 0; i < G_N_ELEMENTS(sk_pci_connect_types); i++) {
+        if (sk_pci_connect_types[i].flag == flag)
+            return sk_pci_connect_types[i].name;
+    }
+    return NULL;
+}
+
 char *
 sk_pci_flags_describe(SkConnectFlags flags)
 {
-    static const struct {
-        SkConnectFlags flag;
-        const char *text;
-    } names[] = {
-        { SK_CONNECT_PCI_DEVICE, "conventional PCI device" },
-        { SK_CONNECT_PCIE_DEVICE, "PCI Express device" },
-        { SK_CONNECT_PCIE_ROOT_PORT, "pcie-root-port" },
-        { SK_CONNECT_PCIE_SWITCH_UPSTREAM_PORT, "pcie-switch-upstream-port" },
-        { SK_CONNECT_PCIE_SWITCH_DOWNSTREAM_PORT, "pcie-switch-downstream-port" },
-        { SK_CONNECT_DMI_TO_PCI_BRIDGE, "dmi-to-pci-bridge" },
-        { SK_CONNECT_PCI_EXPANDER_BUS, "pci-expander-bus" },
-        { SK_CONNECT_PCIE_EXPANDER_BUS, "pcie-expander-bus" },
-        { SK_CONNECT_PCI_BRIDGE, "pci-bridge" },
-        { SK_CONNECT_PCIE_TO_PCI_BRIDGE, "pcie-to-pci-bridge" },
-    };
     g_autoptr(GString) out = g_string_new(NULL);
 
-    for (gsize i = 0; i < G_N_ELEMENTS(names); i++) {
-        if ((flags & names[i].flag) == 0)
+    for (gsize i = 0; i < G_N_ELEMENTS(sk_pci_connect_types); i++) {
+        if ((flags & sk_pci_connect_types[i].flag) == 0)
             continue;
         if (out->len > 0)
             g_string_append(out, " or ");
-        g_string_append(out, names[i].text);
+        g_string_append(out, sk_pci_connect_types[i].text);
     }
     if (out->len == 0)
         g_string_append(out, "nothing");

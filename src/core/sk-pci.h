@@ -78,6 +78,8 @@ gboolean sk_pci_model_accepts_hotplug_option(SkPciModel model);
 gboolean sk_pci_flags_compatible(SkConnectFlags dev_flags, SkConnectFlags bus_flags,
                                  gboolean from_config, char **why);
 
+/* The machine-readable name of one connect type bit ("pcie-device"), or NULL. */
+const char *sk_pci_connect_type_name(SkConnectFlags flag);
 /* A short English description of a connect-type set ("PCI Express device"). */
 char *sk_pci_flags_describe(SkConnectFlags flags);
 

@@ -11,43 +11,7 @@
 #include "sk-planner.h"
 #include "sk-topology.h"
 #include "sk-xml.h"
-
-static char *
-data_path(const char *name)
-{
-    const char *dir = g_getenv("SK_TEST_DATA");
-    g_autofree char *here = NULL;
-
-    if (dir != NULL && *dir != '\0')
-        return g_build_filename(dir, name, NULL);
-    here = g_path_get_dirname(__FILE__);
-    return g_build_filename(here, "..", "data", name, NULL);
-}
-
-static SkTopology *
-load(const char *name)
-{
-    g_autofree char *path = data_path(name);
-    g_autoptr(GError) error = NULL;
-    SkTopology *topo = sk_topology_new_from_file(path, &error);
-
-    g_assert_no_error(error);
-    g_assert(topo != NULL);
-    return topo;
-}
-
-static SkDevice *
-device_file(const char *name, const SkTopology *topo)
-{
-    g_autofree char *file = g_strconcat("devices/", name, NULL);
-    g_autofree char *path = data_path(file);
-    g_autoptr(GError) error = NULL;
-    SkDevice *dev = sk_device_new_from_file(path, sk_topology_get_machine_info(topo), &error);
-
-    g_assert_no_error(error);
-    g_assert(dev != NULL);
-    return dev;
-}
+#include "test-common.h"
 
 /* ---- XML helpers ------------------------------------------------------------------------------ */
 

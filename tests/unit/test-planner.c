@@ -1,7 +1,7 @@
 /* Unit tests for sk-planner attach plans on domain XMLs produced by the real libvirtd 9.0
  * (tests/data/make-fixtures.sh), checked against libvirt's placement rules
  * (reference/libvirt-pci-rules.md sections 3, 4, 5, 6 and 11). */
-#include "planner-common.h"
+#include "test-common.h"
 /* ---- policy helpers --------------------------------------------------------------------------- */
 
 static void

@@ -1,5 +1,5 @@
 /* Unit tests for sk-planner reserve plans: topping spare hotplug ports up within the cap. */
-#include "planner-common.h"
+#include "test-common.h"
 /* ---- reserve ---------------------------------------------------------------------------------- */
 
 static void

@@ -9,40 +9,9 @@
 #include "sk-error.h"
 #include "sk-pci.h"
 #include "sk-topology.h"
+#include "test-common.h"
 
 /* ---- fixture access ------------------------------------------------------------------------ */
-
-static char *
-fixture_path(const char *name)
-{
-    const char *dir = g_getenv("SK_TEST_DATA");
-    g_autofree char *here = NULL;
-
-    if (dir != NULL && *dir != '\0')
-        return g_build_filename(dir, name, NULL);
-    /* Run by hand: the data sits next to the unit test sources. */
-    here = g_path_get_dirname(__FILE__);
-    return g_build_filename(here, "..", "data", name, NULL);
-}
-
-static SkTopology *
-load(const char *name)
-{
-    g_autofree char *path = fixture_path(name);
-    g_autoptr(GError) error = NULL;
-    SkTopology *topo = sk_topology_new_from_file(path, &error);
-
-    g_assert_no_error(error);
-    g_assert(topo != NULL);
-    return topo;
-}
-
-static SkPciAddr
-A(guint bus, guint slot, guint fn)
-{
-    SkPciAddr a = { 0, bus, slot, fn };
-    return a;
-}
 
 /* ---- an independent reading of the fixture (the oracle) ---------------------------------- */
 
@@ -115,7 +84,7 @@ child(xmlNode *node, const char *name)
 static void
 oracle_read(Oracle *o, const char *name)
 {
-    g_autofree char *path = fixture_path(name);
+    g_autofree char *path = data_path(name);
     xmlDoc *doc = xmlReadFile(path, NULL, XML_PARSE_NONET);
     xmlNode *root, *devices, *features;
 
@@ -792,7 +761,7 @@ static void
 test_error_file(gconstpointer data)
 {
     const ErrorFile *row = data;
-    g_autofree char *path = fixture_path(row->file);
+    g_autofree char *path = data_path(row->file);
     g_autoptr(GError) error = NULL;
     g_autoptr(SkTopology) topo = sk_topology_new_from_file(path, &error);
 

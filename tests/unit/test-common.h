@@ -1,4 +1,4 @@
-/* Shared fixtures and rule checks for the planner tests (test-planner.c, test-reserve.c). */
+/* Shared fixture access and rule checks for the unit tests. */
 #pragma once
 
 #include <glib.h>

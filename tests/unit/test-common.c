@@ -1,8 +1,8 @@
-/* Shared fixtures and rule checks for the planner tests (test-planner.c, test-reserve.c).
+/* Shared fixture access and rule checks for the unit tests.
  *
  * Set SK_TEST_DUMP_DIR to have every plan that adds controllers written there as an applied
  * domain XML, for checking by hand with `virsh define`. */
-#include "planner-common.h"
+#include "test-common.h"
 /* ---- fixtures -------------------------------------------------------------------------------- */
 
 char *
