@@ -336,8 +336,13 @@ sk_cli_reserve_to_text(const SkPlan *plan, const SkTopology *topo)
 
     sk_topology_count_free_hotplug(topo, &pcie, &pci);
     if (!plan->controllers || plan->controllers->len == 0) {
-        g_string_append_printf(out, "nothing to add: %u spare hotplug port%s already\n", pcie,
-                               pcie == 1 ? "" : "s");
+        g_string_append_printf(out,
+                               plan->short_of_policy
+                                   ? "nothing can be added, the policy is not met (see why): "
+                                     "free hotplug slots: %u pcie, %u pci\n"
+                                   : "nothing to add: free hotplug slots already meet the "
+                                     "policy: %u pcie, %u pci\n",
+                               pcie, pci);
     } else {
         g_string_append_printf(out, "free hotplug slots now: %u pcie, %u pci\n", pcie, pci);
         g_string_append(out, "controllers to add to the persistent definition "

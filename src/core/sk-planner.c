@@ -682,11 +682,15 @@ sk_planner_list_controllers(const SkPlanner *p, guint from)
 static const char *
 sk_planner_remedy_without_growth(const SkPlanner *p)
 {
+    if (p->opts->live && p->config != NULL)
+        return "detach a device to free a slot: a running guest cannot gain slots, and the "
+               "persistent definition has no room for a new one either";
     if (p->opts->live)
         return "detach a device to free a slot, or attach with --config so that a slot is added "
                "for the next cold boot (a running guest cannot gain slots)";
+    /* Not live, so the persistent definition was part of the plan and could not grow. */
     if (!sk_planner_is_pcie(p))
-        return "free a slot, or attach with --config so that a pci-bridge can be added";
+        return "free a slot: no PCI bus has room for another pci-bridge";
     if (!(p->dev->flags & SK_CONNECT_PCIE_DEVICE) &&
         p->opts->policy.legacy_bridge == SK_LEGACY_BRIDGE_NEVER)
         return "set the legacy-bridge policy to lazy, use a PCI Express model (e.g. virtio or "
@@ -872,8 +876,10 @@ sk_plan_reserve(const SkTopology *persistent, const SkPolicy *policy, GError **e
                sk_planner_add_root_port(&p, "spare hotplug port", &why) != NULL)
             sk_work_count_free(p.config, &pcie, &pci);
     }
-    if (why != NULL)
+    if (why != NULL) {
+        p.plan->short_of_policy = TRUE;
         sk_plan_reason(p.plan, "stopped short of the policy: %s", why);
+    }
     sk_planner_describe_controllers(&p, 0);
     p.plan->effect = p.plan->controllers->len > 0 ? SK_PLAN_EFFECT_NEXT_BOOT : SK_PLAN_EFFECT_NONE;
     sk_plan_reason(p.plan, p.plan->controllers->len > 0

@@ -55,8 +55,9 @@ typedef struct {
     gboolean has_address;     /* attach plans: the device's address */
     SkPciAddr address;
     SkPlanEffect effect;
-    GPtrArray *controllers; /* SkNewController*: add to the persistent definition */
-    GPtrArray *reasons;     /* char*: the decisions, in plain words */
+    GPtrArray *controllers;   /* SkNewController*: add to the persistent definition */
+    GPtrArray *reasons;       /* char*: the decisions, in plain words */
+    gboolean short_of_policy; /* reserve plans: the policy cannot be met (cap, no room) */
 } SkPlan;
 
 void sk_policy_init(SkPolicy *policy);
