@@ -1,7 +1,8 @@
 #!/bin/bash
 # The whole test suite, as root on Debian 12: prepares the host (packages, libvirtd), builds
-# build/ and runs every suite (unit, style, integration), then builds build-asan/ with
-# ASan+UBSan and runs the unit suite there. The last line is "N passed, N failed, N skipped",
+# build/ and runs every suite (unit, style, cli, integration), then builds build-asan/ with
+# ASan+UBSan and runs the unit and CLI suites there. The last line is
+# "N passed, N failed, N skipped",
 # counted from meson's test logs; the exit status is non-zero when anything failed.
 #
 #   scripts/test.sh            (CI=true: integration tests fail instead of skipping)
@@ -98,8 +99,8 @@ run_suites() {
         fail_step "building build-asan/"
         return
     fi
-    note "build-asan/: meson test --suite unit"
-    meson test -C build-asan --suite unit --print-errorlogs || check_log build-asan
+    note "build-asan/: meson test --suite unit --suite cli"
+    meson test -C build-asan --suite unit --suite cli --print-errorlogs || check_log build-asan
 }
 
 run_suites
