@@ -1,0 +1,89 @@
+/* slotkeeper: service configuration from a GKeyFile. */
+#include "sk-config.h"
+
+#include "sk-error.h"
+
+void
+sk_config_init(SkConfig *config)
+{
+    sk_policy_init(&config->policy);
+    config->manage_default = TRUE;
+    config->workers = 4;
+}
+
+static gboolean
+sk_config_bad(const char *path, const char *group, const char *key, const char *why, GError **error)
+{
+    g_set_error(error, SK_ERROR, SK_ERROR_INVALID_ARGUMENT, "%s: [%s] %s: %s", path, group, key,
+                why);
+    return FALSE;
+}
+
+/* Reads an unsigned integer key in @min..@max into @out when present. */
+static gboolean
+sk_config_uint(GKeyFile *kf, const char *path, const char *group, const char *key, guint min,
+               guint max, guint *out, GError **error)
+{
+    g_autoptr(GError) local = NULL;
+    g_autofree char *value = g_key_file_get_value(kf, group, key, NULL);
+    guint64 parsed = 0;
+
+    if (value == NULL)
+        return TRUE;
+    g_strstrip(value);
+    if (!g_ascii_string_to_unsigned(value, 10, min, max, &parsed, &local))
+        return sk_config_bad(path, group, key, local->message, error);
+    *out = (guint)parsed;
+    return TRUE;
+}
+
+static void
+sk_config_warn_unknown(GKeyFile *kf, const char *path, const char *group, const char *const *known)
+{
+    g_auto(GStrv) keys = g_key_file_get_keys(kf, group, NULL, NULL);
+
+    for (guint i = 0; keys != NULL && keys[i] != NULL; i++) {
+        if (!g_strv_contains(known, keys[i]))
+            g_warning("%s: unknown key '%s' in [%s] ignored", path, keys[i], group);
+    }
+}
+
+gboolean
+sk_config_load(SkConfig *config, const char *path, gboolean optional, GError **error)
+{
+    static const char *const policy_keys[] = { "spare-ports", "legacy-bridge", "root-port-cap",
+                                               "manage", NULL };
+    static const char *const service_keys[] = { "workers", NULL };
+    g_autoptr(GKeyFile) kf = g_key_file_new();
+    g_autoptr(GError) local = NULL;
+    g_autofree char *legacy = NULL;
+
+    if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &local)) {
+        if (optional && g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+            return TRUE;
+        g_set_error(error, SK_ERROR, SK_ERROR_INVALID_ARGUMENT, "cannot load %s: %s", path,
+                    local->message);
+        return FALSE;
+    }
+    sk_config_warn_unknown(kf, path, "policy", policy_keys);
+    sk_config_warn_unknown(kf, path, "service", service_keys);
+    if (!sk_config_uint(kf, path, "policy", "spare-ports", 0, 240, &config->policy.spare_ports,
+                        error) ||
+        !sk_config_uint(kf, path, "policy", "root-port-cap", 0, 240, &config->policy.root_port_cap,
+                        error) ||
+        !sk_config_uint(kf, path, "service", "workers", 1, 64, &config->workers, error))
+        return FALSE;
+    legacy = g_key_file_get_string(kf, "policy", "legacy-bridge", NULL);
+    if (legacy != NULL &&
+        !sk_legacy_bridge_from_string(g_strstrip(legacy), &config->policy.legacy_bridge, NULL))
+        return sk_config_bad(path, "policy", "legacy-bridge", "expected lazy, eager or never",
+                             error);
+    if (g_key_file_has_key(kf, "policy", "manage", NULL)) {
+        gboolean manage = g_key_file_get_boolean(kf, "policy", "manage", &local);
+
+        if (local != NULL)
+            return sk_config_bad(path, "policy", "manage", "expected true or false", error);
+        config->manage_default = manage;
+    }
+    return TRUE;
+}
