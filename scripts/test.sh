@@ -86,7 +86,10 @@ run_suites() {
     fi
 
     note "build/: configure and build"
-    if ! configure build -Dintegration_tests="$integration" || ! meson compile -C build; then
+    # -Ddaemon=enabled: a missing libvirt-glib or libsystemd must fail the build, not
+    # silently drop slotkeeperd and its tests.
+    if ! configure build -Dintegration_tests="$integration" -Ddaemon=enabled ||
+        ! meson compile -C build; then
         fail_step "building build/"
         return
     fi
@@ -95,7 +98,7 @@ run_suites() {
 
     note "build-asan/: configure and build with -fsanitize=address,undefined"
     if ! configure build-asan -Db_sanitize=address,undefined -Db_lundef=false \
-        -Dintegration_tests=disabled || ! meson compile -C build-asan; then
+        -Dintegration_tests=disabled -Ddaemon=enabled || ! meson compile -C build-asan; then
         fail_step "building build-asan/"
         return
     fi

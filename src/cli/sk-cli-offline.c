@@ -1,9 +1,11 @@
 /* slotkeeper CLI: the offline verbs. They read domain XML files (virsh dumpxml), run the core
- * planner and print the result; nothing talks to libvirt. */
+ * planner and print the result; nothing talks to libvirt. plan and slots with a DOMAIN instead
+ * of --domain-xml hand over to their online forms. */
 #include "sk-cli-offline.h"
 
 #include <stdarg.h>
 
+#include "sk-cli-online.h"
 #include "sk-cli-output.h"
 #include "sk-device.h"
 #include "sk-edit.h"
@@ -34,6 +36,8 @@ typedef struct {
     gboolean json;
     gboolean system;
     gboolean user;
+    gboolean no_ask_password;
+    gboolean inactive;
     char **rest; /* positional arguments */
 } SkCliArgs;
 
@@ -64,19 +68,8 @@ static gboolean G_GNUC_PRINTF(2, 3) sk_cli_usage_error(GError **error, const cha
     return FALSE;
 }
 
-/* Options shared by all offline verbs. --system/--user are accepted after the verb too, and
- * ignored: offline verbs never reach a bus. */
-/* The online form of a verb (a domain name instead of --domain-xml). */
-static gboolean
-sk_cli_needs_daemon(GError **error, const char *form, const char *offline_form)
-{
-    g_set_error(error, SK_CLI_ERROR, SK_CLI_ERROR_NEEDS_DAEMON,
-                "'%s' needs the slotkeeperd service, which this build does not include yet; "
-                "use '%s'",
-                form, offline_form);
-    return FALSE;
-}
-
+/* Options shared by all offline verbs. --system/--user/--no-ask-password are accepted after
+ * the verb too; only the online forms of plan and slots use them. */
 static void
 sk_cli_add_common_entries(GOptionContext *ctx, SkCliArgs *args)
 {
@@ -86,6 +79,8 @@ sk_cli_add_common_entries(GOptionContext *ctx, SkCliArgs *args)
         { "json", 0, 0, G_OPTION_ARG_NONE, &args->json, "Print JSON instead of text", NULL },
         { "system", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &args->system, NULL, NULL },
         { "user", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &args->user, NULL, NULL },
+        { "no-ask-password", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &args->no_ask_password,
+          NULL, NULL },
         { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &args->rest, NULL, NULL },
         G_OPTION_ENTRY_NULL,
     };
@@ -123,6 +118,7 @@ sk_cli_merge_globals(const SkCliGlobals *globals, SkCliArgs *args, GError **erro
     args->json = args->json || globals->json;
     args->system = args->system || globals->system;
     args->user = args->user || globals->user;
+    args->no_ask_password = args->no_ask_password || globals->no_ask_password;
     if (args->system && args->user)
         return sk_cli_usage_error(error, "--system and --user are mutually exclusive");
     return TRUE;
@@ -132,6 +128,43 @@ static guint
 sk_cli_n_rest(const SkCliArgs *args)
 {
     return args->rest ? g_strv_length(args->rest) : 0;
+}
+
+/* The globals for an online form, with what was given after the verb folded in. */
+static SkCliGlobals
+sk_cli_args_globals(const SkCliArgs *args)
+{
+    return (SkCliGlobals){ .json = args->json,
+                           .system = args->system,
+                           .user = args->user,
+                           .no_ask_password = args->no_ask_password };
+}
+
+/* plan DOMAIN DEVICE.xml: ask slotkeeperd, which knows the live and persistent definitions. */
+static gboolean
+sk_cli_plan_online(const SkCliArgs *args, char **output, GError **error)
+{
+    SkCliGlobals globals = sk_cli_args_globals(args);
+    SkCliAffect affect = { args->live, args->config, args->current, args->persistent,
+                           args->hotplug_require };
+    const char *offline_only = args->config_xml                      ? "--config-xml"
+                               : args->print_xml                     ? "--print-xml"
+                               : args->print_device_xml              ? "--print-device-xml"
+                               : args->spare_ports != SK_CLI_UNSET   ? "--spare-ports"
+                               : args->legacy_bridge                 ? "--legacy-bridge"
+                               : args->root_port_cap != SK_CLI_UNSET ? "--root-port-cap"
+                                                                     : NULL;
+
+    if (offline_only)
+        return sk_cli_usage_error(error,
+                                  "%s works only offline, with --domain-xml; plan DOMAIN uses "
+                                  "the domain's own policy",
+                                  offline_only);
+    if (sk_cli_n_rest(args) != 2)
+        return sk_cli_usage_error(error, "%s",
+                                  sk_cli_n_rest(args) < 2 ? "DEVICE.xml is missing"
+                                                          : "plan takes DOMAIN and one DEVICE.xml");
+    return sk_cli_online_plan(&globals, args->rest[0], args->rest[1], &affect, output, error);
 }
 
 /* Applies --spare-ports, --legacy-bridge and --root-port-cap over @policy's defaults. */
@@ -285,23 +318,24 @@ gboolean
 sk_cli_verb_plan(const SkCliGlobals *globals, int argc, char **argv, char **output, GError **error)
 {
     g_auto(SkCliArgs) args = SK_CLI_ARGS_INIT;
-    g_autoptr(GOptionContext) ctx = g_option_context_new("--domain-xml FILE DEVICE.xml");
+    g_autoptr(GOptionContext) ctx =
+        g_option_context_new("DOMAIN DEVICE.xml | --domain-xml FILE DEVICE.xml");
     const GOptionEntry entries[] = {
         { "config-xml", 0, 0, G_OPTION_ARG_FILENAME, &args.config_xml,
-          "Persistent definition, when FILE is the live one", "FILE2" },
+          "Persistent definition, when FILE is the live one (offline)", "FILE2" },
         { "live", 0, 0, G_OPTION_ARG_NONE, &args.live, "Affect the running guest", NULL },
         { "config", 0, 0, G_OPTION_ARG_NONE, &args.config,
           "Affect the persistent definition (next boot)", NULL },
         { "current", 0, 0, G_OPTION_ARG_NONE, &args.current,
-          "Live if FILE is live XML, else persistent", NULL },
+          "Running guest if it runs (FILE is live XML), else persistent", NULL },
         { "persistent", 0, 0, G_OPTION_ARG_NONE, &args.persistent,
-          "--config, plus --live if FILE is live XML", NULL },
+          "--config, plus --live if it runs (FILE is live XML)", NULL },
         { "hotplug-require", 0, 0, G_OPTION_ARG_STRING, &args.hotplug_require,
           "Device must stay hot-unpluggable (default yes)", "yes|no" },
         { "print-xml", 0, 0, G_OPTION_ARG_NONE, &args.print_xml,
-          "Print the new persistent domain XML (virsh define)", NULL },
+          "Print the new persistent domain XML (offline)", NULL },
         { "print-device-xml", 0, 0, G_OPTION_ARG_NONE, &args.print_device_xml,
-          "Print the addressed device XML (virsh attach-device)", NULL },
+          "Print the addressed device XML (offline)", NULL },
         G_OPTION_ENTRY_NULL,
     };
     g_autoptr(SkTopology) topo = NULL;
@@ -319,18 +353,22 @@ sk_cli_verb_plan(const SkCliGlobals *globals, int argc, char **argv, char **outp
     g_option_context_set_description(
         ctx, "Shows where 'virsh attach-device' should put DEVICE.xml, which controllers the\n"
              "persistent definition needs, and when the device takes effect. Changes nothing.\n"
+             "With DOMAIN (a name or UUID), asks slotkeeperd, which reads the domain's live and\n"
+             "persistent definitions and policy; with --domain-xml, works offline on files.\n"
              "\n"
+             "  slotkeeper plan vm nic.xml --live --config\n"
              "  virsh dumpxml --inactive vm > vm.xml\n"
              "  slotkeeper plan --domain-xml vm.xml --config nic.xml\n");
-    if (!sk_cli_parse(ctx, "Plan attaching a device to a domain, offline.", argc, argv, error))
+    if (!sk_cli_parse(ctx, "Plan attaching a device to a domain.", argc, argv, error))
         return FALSE;
     if (!sk_cli_merge_globals(globals, &args, error))
         return FALSE;
 
     if (!args.domain_xml) {
         if (sk_cli_n_rest(&args) > 0)
-            return sk_cli_needs_daemon(error, "plan DOMAIN", "plan --domain-xml FILE DEVICE.xml");
-        return sk_cli_usage_error(error, "--domain-xml FILE and DEVICE.xml are required");
+            return sk_cli_plan_online(&args, output, error);
+        return sk_cli_usage_error(error, "DOMAIN (or --domain-xml FILE) and DEVICE.xml are "
+                                         "required");
     }
     if (sk_cli_n_rest(&args) != 1)
         return sk_cli_usage_error(error, "%s",
@@ -477,26 +515,41 @@ gboolean
 sk_cli_verb_slots(const SkCliGlobals *globals, int argc, char **argv, char **output, GError **error)
 {
     g_auto(SkCliArgs) args = SK_CLI_ARGS_INIT;
-    g_autoptr(GOptionContext) ctx = g_option_context_new("--domain-xml FILE");
+    g_autoptr(GOptionContext) ctx = g_option_context_new("DOMAIN | --domain-xml FILE");
+    const GOptionEntry entries[] = {
+        { "inactive", 0, 0, G_OPTION_ARG_NONE, &args.inactive,
+          "With DOMAIN: the persistent definition (next boot), not the running one", NULL },
+        G_OPTION_ENTRY_NULL,
+    };
     g_autoptr(SkTopology) topo = NULL;
 
     sk_cli_add_common_entries(ctx, &args);
+    g_option_context_add_main_entries(ctx, entries, NULL);
     g_option_context_set_description(
         ctx, "Prints every PCI controller of the domain, what occupies each slot, which slots\n"
              "are free and which take hotplug. Runs of free slots are shown as one line.\n"
+             "With DOMAIN (a name or UUID), asks slotkeeperd; with --domain-xml, works offline.\n"
              "\n"
+             "  slotkeeper slots vm --inactive\n"
              "  virsh dumpxml vm > vm-live.xml\n"
              "  slotkeeper slots --domain-xml vm-live.xml\n");
-    if (!sk_cli_parse(ctx, "Show a domain's PCI slots, offline.", argc, argv, error))
+    if (!sk_cli_parse(ctx, "Show a domain's PCI slots.", argc, argv, error))
         return FALSE;
     if (!sk_cli_merge_globals(globals, &args, error))
         return FALSE;
 
     if (!args.domain_xml) {
-        if (sk_cli_n_rest(&args) > 0)
-            return sk_cli_needs_daemon(error, "slots DOMAIN", "slots --domain-xml FILE");
-        return sk_cli_usage_error(error, "--domain-xml FILE is required");
+        SkCliGlobals online = sk_cli_args_globals(&args);
+
+        if (sk_cli_n_rest(&args) == 0)
+            return sk_cli_usage_error(error, "DOMAIN (or --domain-xml FILE) is required");
+        if (sk_cli_n_rest(&args) > 1)
+            return sk_cli_usage_error(error, "unexpected argument '%s'", args.rest[1]);
+        return sk_cli_online_slots(&online, args.rest[0], args.inactive, output, error);
     }
+    if (args.inactive)
+        return sk_cli_usage_error(error, "--inactive needs a DOMAIN; with --domain-xml, give "
+                                         "the output of 'virsh dumpxml --inactive DOMAIN'");
     if (sk_cli_n_rest(&args) > 0)
         return sk_cli_usage_error(error, "unexpected argument '%s'", args.rest[0]);
 

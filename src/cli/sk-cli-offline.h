@@ -10,7 +10,8 @@ G_BEGIN_DECLS
 
 typedef enum {
     SK_CLI_ERROR_USAGE,        /* bad command line: exit 2 with a hint to --help */
-    SK_CLI_ERROR_NEEDS_DAEMON, /* an online form of a verb: exit 1 */
+    SK_CLI_ERROR_NEEDS_DAEMON, /* slotkeeperd is not there: exit 1 */
+    SK_CLI_ERROR_FAILED,       /* anything else: exit 1 */
 } SkCliErrorCode;
 
 GQuark sk_cli_error_quark(void);
@@ -20,6 +21,7 @@ typedef struct {
     gboolean json;
     gboolean system;
     gboolean user;
+    gboolean no_ask_password; /* no interactive polkit authentication */
 } SkCliGlobals;
 
 /* A verb: parses its own options from @argv (argv[0] is the verb name) and, on success, returns

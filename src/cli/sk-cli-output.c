@@ -5,13 +5,12 @@
 
 #include <json-glib/json-glib.h>
 
-/* A left-aligned text table; columns are as wide as their widest cell. */
-typedef struct {
+struct _SkCliTable {
     guint n_cols;
     GPtrArray *rows; /* GStrv, n_cols cells each */
-} SkCliTable;
+};
 
-static SkCliTable *
+SkCliTable *
 sk_cli_table_new(guint n_cols)
 {
     SkCliTable *table = g_new0(SkCliTable, 1);
@@ -21,17 +20,14 @@ sk_cli_table_new(guint n_cols)
     return table;
 }
 
-static void
+void
 sk_cli_table_free(SkCliTable *table)
 {
     g_ptr_array_unref(table->rows);
     g_free(table);
 }
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(SkCliTable, sk_cli_table_free)
-
-/* Adds one row of exactly n_cols strings; NULL cells print empty. */
-static void
+void
 sk_cli_table_add(SkCliTable *table, ...)
 {
     char **row = g_new0(char *, table->n_cols + 1);
@@ -46,7 +42,7 @@ sk_cli_table_add(SkCliTable *table, ...)
     g_ptr_array_add(table->rows, row);
 }
 
-static void
+void
 sk_cli_table_render(const SkCliTable *table, const char *indent, GString *out)
 {
     g_autofree gsize *widths = g_new0(gsize, table->n_cols);
@@ -76,18 +72,25 @@ sk_cli_table_render(const SkCliTable *table, const char *indent, GString *out)
     }
 }
 
-static char *
-sk_cli_json_to_string(JsonBuilder *builder)
+char *
+sk_cli_json_node_to_string(JsonNode *root, gboolean pretty)
 {
-    g_autoptr(JsonNode) root = json_builder_get_root(builder);
     g_autoptr(JsonGenerator) gen = json_generator_new();
     g_autofree char *data = NULL;
 
     json_generator_set_root(gen, root);
-    json_generator_set_pretty(gen, TRUE);
+    json_generator_set_pretty(gen, pretty);
     json_generator_set_indent(gen, 2);
     data = json_generator_to_data(gen, NULL);
     return g_strconcat(data, "\n", NULL);
+}
+
+static char *
+sk_cli_json_to_string(JsonBuilder *builder)
+{
+    g_autoptr(JsonNode) root = json_builder_get_root(builder);
+
+    return sk_cli_json_node_to_string(root, TRUE);
 }
 
 static void

@@ -3,12 +3,27 @@
 #pragma once
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 #include "sk-device.h"
 #include "sk-planner.h"
 #include "sk-topology.h"
 
 G_BEGIN_DECLS
+
+/* A left-aligned text table; columns are as wide as their widest cell. */
+typedef struct _SkCliTable SkCliTable;
+
+SkCliTable *sk_cli_table_new(guint n_cols);
+void sk_cli_table_free(SkCliTable *table);
+/* Adds one row of exactly n_cols strings; NULL cells print empty. */
+void sk_cli_table_add(SkCliTable *table, ...);
+void sk_cli_table_render(const SkCliTable *table, const char *indent, GString *out);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SkCliTable, sk_cli_table_free)
+
+/* @root as JSON text ending in a newline; pretty: indented over several lines. */
+char *sk_cli_json_node_to_string(JsonNode *root, gboolean pretty);
 
 /* "now", "next-boot" or "none" (the JSON spelling). */
 const char *sk_cli_effect_to_string(SkPlanEffect effect);

@@ -1,5 +1,5 @@
 /* slotkeeper: the command-line client. A verb table in the style of machinectl; each verb parses
- * its own options. This build has only the offline verbs, which work on domain XML files. */
+ * its own options. Offline verbs work on domain XML files; the others call slotkeeperd. */
 #include <errno.h>
 #include <locale.h>
 #include <stdio.h>
@@ -7,6 +7,7 @@
 #include <glib.h>
 
 #include "sk-cli-offline.h"
+#include "sk-cli-online.h"
 
 #ifndef SK_VERSION
 #define SK_VERSION "unknown"
@@ -19,28 +20,36 @@ typedef struct {
     const char *name;
     const char *synopsis; /* what follows the verb name */
     const char *summary;
-    SkCliVerbFunc run; /* NULL: the verb needs slotkeeperd */
+    SkCliVerbFunc run;
+    gboolean online; /* talks to slotkeeperd */
 } SkCliVerb;
 
 static const SkCliVerb sk_cli_verbs[] = {
-    { "plan", "--domain-xml FILE [--config-xml FILE2] DEVICE.xml [OPTION...]",
-      "what attach-device would do, and why; changes nothing", sk_cli_verb_plan },
-    { "reserve", "--domain-xml FILE [--spare-ports N] [--print-xml] [OPTION...]",
-      "controllers to add so that spare hotplug ports are ready", sk_cli_verb_reserve },
-    { "slots", "--domain-xml FILE [--json]", "the PCI tree: controllers, slots, occupants, hotplug",
-      sk_cli_verb_slots },
-    { "list", "", "managed domains and their free hotplug slots", NULL },
+    { "list", "", "managed domains and their free hotplug slots", sk_cli_verb_list, TRUE },
+    { "slots", "DOMAIN [--inactive]", "the PCI tree: controllers, slots, occupants, hotplug",
+      sk_cli_verb_slots, TRUE },
+    { "plan",
+      "DOMAIN DEVICE.xml [--live] [--config] [--current] [--persistent] "
+      "[--hotplug-require yes|no]",
+      "what attach-device would do, and why; changes nothing", sk_cli_verb_plan, TRUE },
     { "attach-device",
       "DOMAIN DEVICE.xml [--live] [--config] [--current] [--persistent] "
       "[--hotplug-require yes|no]",
-      "attach a device at a planned address and top the spares up", NULL },
+      "attach a device at a planned address and top the spares up", sk_cli_verb_attach_device,
+      TRUE },
     { "detach-device", "DOMAIN DEVICE.xml [--live] [--config] [--current] [--persistent]",
-      "detach a device", NULL },
+      "detach a device", sk_cli_verb_detach_device, TRUE },
     { "policy", "DOMAIN [--spare-ports N] [--legacy-bridge lazy|eager|never] [--managed yes|no]",
-      "show or change a domain's slot policy", NULL },
-    { "reconcile", "[DOMAIN]", "top up spare hotplug ports now", NULL },
-    { "monitor", "", "stream slot and domain events", NULL },
-    { "status", "", "daemon, libvirt URI, connection state", NULL },
+      "show or change a domain's slot policy", sk_cli_verb_policy, TRUE },
+    { "reconcile", "[DOMAIN]", "top up spare hotplug ports now", sk_cli_verb_reconcile, TRUE },
+    { "monitor", "", "stream slot and domain events", sk_cli_verb_monitor, TRUE },
+    { "status", "", "daemon, libvirt URI, connection state", sk_cli_verb_status, TRUE },
+    /* The offline forms; "plan" and "slots" choose by --domain-xml. */
+    { "plan", "--domain-xml FILE [--config-xml FILE2] DEVICE.xml [OPTION...]",
+      "the same plan from domain XML files", sk_cli_verb_plan, FALSE },
+    { "reserve", "--domain-xml FILE [--spare-ports N] [--print-xml] [OPTION...]",
+      "controllers to add so that spare hotplug ports are ready", sk_cli_verb_reserve, FALSE },
+    { "slots", "--domain-xml FILE", "the PCI tree of a domain XML file", sk_cli_verb_slots, FALSE },
 };
 
 static const SkCliVerb *
@@ -54,36 +63,42 @@ sk_cli_find_verb(const char *name)
 }
 
 static void
+sk_cli_print_verbs(GString *out, gboolean online)
+{
+    for (guint i = 0; i < G_N_ELEMENTS(sk_cli_verbs); i++) {
+        const SkCliVerb *v = &sk_cli_verbs[i];
+
+        if (v->online == online)
+            g_string_append_printf(out, "  %s%s%s\n      %s\n", v->name, v->synopsis[0] ? " " : "",
+                                   v->synopsis, v->summary);
+    }
+}
+
+static void
 sk_cli_print_help(void)
 {
     GString *out = g_string_new(NULL);
 
     g_string_append(out, "Usage:\n"
-                         "  slotkeeper [--system|--user] [--json] VERB [OPTION...]\n"
+                         "  slotkeeper [--system|--user] [--json] [--no-ask-password] VERB "
+                         "[OPTION...]\n"
                          "\n"
                          "Keeps hotplug-capable PCI(e) slots ready in libvirt/QEMU guests and "
                          "plans where\nhotplugged devices go.\n"
                          "\n"
-                         "Offline verbs (read domain XML files; no daemon needed):\n");
-    for (guint i = 0; i < G_N_ELEMENTS(sk_cli_verbs); i++) {
-        if (sk_cli_verbs[i].run)
-            g_string_append_printf(out, "  %-9s %s\n            %s\n", sk_cli_verbs[i].name,
-                                   sk_cli_verbs[i].synopsis, sk_cli_verbs[i].summary);
-    }
-    g_string_append(out, "\nVerbs that need slotkeeperd (not available in this build yet):\n");
-    for (guint i = 0; i < G_N_ELEMENTS(sk_cli_verbs); i++) {
-        if (!sk_cli_verbs[i].run)
-            g_string_append_printf(out, "  %-14s %s\n", sk_cli_verbs[i].name,
-                                   sk_cli_verbs[i].summary);
-    }
-    g_string_append(out, "  plan DOMAIN, slots DOMAIN (instead of --domain-xml)\n"
-                         "\n"
+                         "Verbs that talk to slotkeeperd (system bus by default, session bus with "
+                         "--user):\n");
+    sk_cli_print_verbs(out, TRUE);
+    g_string_append(out, "\nOffline verbs (read domain XML files; no daemon needed):\n");
+    sk_cli_print_verbs(out, FALSE);
+    g_string_append(out, "\n"
                          "Global options:\n"
-                         "  -h, --help     Show this help\n"
-                         "  --version      Show the version\n"
-                         "  --system       Talk to the system service (ignored by offline verbs)\n"
-                         "  --user         Talk to the session service (ignored by offline verbs)\n"
-                         "  --json         Print JSON instead of text\n"
+                         "  -h, --help         Show this help\n"
+                         "  --version          Show the version\n"
+                         "  --system           Talk to slotkeeperd on the system bus (default)\n"
+                         "  --user             Talk to slotkeeperd on the session bus\n"
+                         "  --json             Print JSON instead of text\n"
+                         "  --no-ask-password  Do not ask for a password to authorize changes\n"
                          "\n"
                          "Run 'slotkeeper VERB --help' for a verb's options.\n");
     fputs(out->str, stdout);
@@ -106,40 +121,11 @@ sk_cli_fail(int status, const char *message, const char *hint_verb)
     return status;
 }
 
-static gboolean
-sk_cli_wants_help(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++) {
-        if (g_str_equal(argv[i], "--"))
-            break;
-        if (g_str_equal(argv[i], "--help") || g_str_equal(argv[i], "-h") ||
-            g_str_equal(argv[i], "-?"))
-            return TRUE;
-    }
-    return FALSE;
-}
-
 static int
 sk_cli_run_verb(const SkCliVerb *verb, const SkCliGlobals *globals, int argc, char **argv)
 {
     g_autoptr(GError) error = NULL;
     g_autofree char *output = NULL;
-
-    if (!verb->run) {
-        g_autofree char *message = NULL;
-
-        if (sk_cli_wants_help(argc, argv)) {
-            printf("Usage:\n  slotkeeper %s%s%s\n\n%c%s.\nThis verb needs the slotkeeperd "
-                   "service, which this build does not include yet.\n",
-                   verb->name, verb->synopsis[0] ? " " : "", verb->synopsis,
-                   g_ascii_toupper(verb->summary[0]), verb->summary + 1);
-            return 0;
-        }
-        message = g_strdup_printf("'%s' needs the slotkeeperd service, which this build does "
-                                  "not include yet",
-                                  verb->name);
-        return sk_cli_fail(SK_EXIT_FAILURE, message, NULL);
-    }
 
     if (!verb->run(globals, argc, argv, &output, &error)) {
         gboolean usage = error->domain == G_OPTION_ERROR ||
@@ -188,6 +174,8 @@ main(int argc, char **argv)
             globals.system = TRUE;
         } else if (g_str_equal(arg, "--user")) {
             globals.user = TRUE;
+        } else if (g_str_equal(arg, "--no-ask-password")) {
+            globals.no_ask_password = TRUE;
         } else {
             g_autofree char *message = g_strdup_printf("unknown option '%s'", arg);
             return sk_cli_fail(SK_EXIT_USAGE, message, NULL);

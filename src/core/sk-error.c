@@ -1,7 +1,12 @@
 /* slotkeeper: error domain. */
 #include "sk-error.h"
 
-G_DEFINE_QUARK(sk - error - quark, sk_error)
+/* Not G_DEFINE_QUARK: clang-format would put spaces into its unquoted name. */
+GQuark
+sk_error_quark(void)
+{
+    return g_quark_from_static_string("slotkeeper-error-quark");
+}
 
 static const char *const sk_error_names[] = {
     [SK_ERROR_FAILED] = "Failed",

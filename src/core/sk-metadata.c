@@ -31,6 +31,21 @@ sk_metadata_is_ours(xmlNode *node)
            g_str_equal((const char *)node->ns->href, SK_METADATA_NS);
 }
 
+/* virDomainGetMetadata returns the element with our namespace declared under the prefix but
+ * not applied (<policy xmlns:slotkeeper=NS>): accept that form, and then its un-namespaced
+ * children, too. */
+static gboolean
+sk_metadata_is_bare_ours(xmlNode *node)
+{
+    if (node->type != XML_ELEMENT_NODE || node->ns != NULL)
+        return FALSE;
+    for (xmlNs *ns = node->nsDef; ns != NULL; ns = ns->next) {
+        if (ns->href != NULL && g_str_equal((const char *)ns->href, SK_METADATA_NS))
+            return TRUE;
+    }
+    return FALSE;
+}
+
 static gboolean
 sk_metadata_parse_bool(const char *value, gboolean *out)
 {
@@ -80,7 +95,10 @@ sk_metadata_parse_element(SkMetadata *md, xmlNode *elem, GError **error)
         g_autofree char *require = NULL;
         gboolean required = TRUE;
 
-        if (!sk_metadata_is_ours(cur) || !g_str_equal((const char *)cur->name, "device"))
+        gboolean ours = sk_metadata_is_ours(cur) ||
+                        (cur->type == XML_ELEMENT_NODE && cur->ns == NULL && elem->ns == NULL);
+
+        if (!ours || !g_str_equal((const char *)cur->name, "device"))
             continue;
         key = sk_xml_get_prop(cur, "key");
         require = sk_xml_get_prop(cur, "hotplug-require");
@@ -116,7 +134,7 @@ sk_metadata_from_xml(const char *xml, GError **error)
     if (doc == NULL)
         return NULL;
     root = xmlDocGetRootElement(doc);
-    if (!sk_metadata_is_ours(root)) {
+    if (!sk_metadata_is_ours(root) && !sk_metadata_is_bare_ours(root)) {
         g_set_error(error, SK_ERROR, SK_ERROR_INVALID_XML,
                     "metadata element <%s> is not in slotkeeper's namespace %s",
                     (const char *)root->name, SK_METADATA_NS);
@@ -132,8 +150,9 @@ sk_metadata_to_xml(const SkMetadata *md)
 {
     g_autoptr(xmlDoc) doc = xmlNewDoc((const xmlChar *)"1.0");
     xmlNode *root = xmlNewNode(NULL, (const xmlChar *)"policy");
-    xmlNs *ns =
-        xmlNewNs(root, (const xmlChar *)SK_METADATA_NS, (const xmlChar *)SK_METADATA_PREFIX);
+    /* A default namespace: libvirt declares the prefix itself (virDomainSetMetadata's key) and
+     * refuses an element that declares it too. */
+    xmlNs *ns = xmlNewNs(root, (const xmlChar *)SK_METADATA_NS, NULL);
 
     xmlSetNs(root, ns);
     xmlDocSetRootElement(doc, root);

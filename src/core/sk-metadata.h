@@ -34,7 +34,8 @@ SkMetadata *sk_metadata_from_domain(xmlDoc *domain, GError **error);
 /* Parses the element alone, as virDomainGetMetadata returns it. */
 SkMetadata *sk_metadata_from_xml(const char *xml, GError **error);
 /* The element to store with virDomainSetMetadata(ELEMENT, xml, SK_METADATA_PREFIX,
- * SK_METADATA_NS): <slotkeeper:policy spare-ports=... ><slotkeeper:device key=.../></...>. */
+ * SK_METADATA_NS): <policy xmlns=SK_METADATA_NS spare-ports=...><device key=.../></policy>;
+ * libvirt stores it under the slotkeeper: prefix. */
 char *sk_metadata_to_xml(const SkMetadata *md);
 
 /* @policy with the domain's overrides applied. */
