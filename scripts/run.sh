@@ -1,9 +1,10 @@
 #!/bin/bash
 # The main job, as root on Debian 12: prepares the host (packages, libvirtd), builds slotkeeper
-# and runs the offline planner against a demo domain in the local libvirt (qemu:///system):
-# defines a small q35 TCG domain "slotkeeper-demo" if it does not exist, shows its PCI slots,
-# tops up its spare hotplug ports with `slotkeeper reserve` + `virsh define`, and plans two
-# NICs (rtl8139 and virtio) with the reasons. The domain is left defined and shut off.
+# and shows it on a demo domain in the local libvirt (qemu:///system): defines a small q35 TCG
+# domain "slotkeeper-demo" if it does not exist, plans with the offline CLI, then starts
+# slotkeeperd on a private D-Bus bus, lets it top up the spare ports by itself, starts the
+# guest and hotplugs NICs through `slotkeeper attach-device`. The domain is left defined and
+# shut off; the service and its bus are stopped at the end.
 #
 #   scripts/run.sh
 set -euo pipefail
@@ -43,7 +44,7 @@ if [ -f build/build.ninja ]; then
 else
     meson setup build >/dev/null
 fi
-meson compile -C build slotkeeper
+meson compile -C build slotkeeper slotkeeperd
 mkdir -p "$demo"
 
 step "demo domain '$name' on $uri"
@@ -103,8 +104,43 @@ step "the same virtio NIC with --hotplug-require no (an integrated device on pci
 show "$sk" plan --domain-xml "$demo/domain.xml" "$demo/nic-virtio.xml" --config \
     --hotplug-require no
 
+step "start slotkeeperd on a private bus (the system bus and polkit come with packaging)"
+bus_pid=""
+daemon_pid=""
+cleanup() {
+    virsh_ destroy "$name" >/dev/null 2>&1 || true
+    [ -z "$daemon_pid" ] || kill "$daemon_pid" 2>/dev/null || true
+    [ -z "$bus_pid" ] || kill "$bus_pid" 2>/dev/null || true
+}
+trap cleanup EXIT
+read -r bus_addr bus_pid < <(dbus-daemon --session --fork --print-address=1 --print-pid=1 |
+    tr '\n' ' ')
+export DBUS_SESSION_BUS_ADDRESS=$bus_addr
+sk_online=("$sk" --user)
+"$root/build/src/daemon/slotkeeperd" --bus-address "$bus_addr" --connect "$uri" \
+    >"$demo/slotkeeperd.log" 2>&1 &
+daemon_pid=$!
+for _ in $(seq 50); do
+    "${sk_online[@]}" status >/dev/null 2>&1 && break
+    sleep 0.2
+done
+show "${sk_online[@]}" status
+sleep 2 # the start-up reconcile of every domain
+show "${sk_online[@]}" list
+
+step "start the guest and hotplug through the service"
+show virsh -q -c "$uri" start "$name"
+show "${sk_online[@]}" attach-device "$name" "$demo/nic-virtio.xml" --live --config
+echo "live and persistent XML agree on the address:"
+virsh_ dumpxml "$name" | grep -A3 "<model type='virtio'" | grep address | tail -1
+virsh_ dumpxml --inactive "$name" | grep -A3 "<model type='virtio'" | grep address | tail -1
+echo "+ ${sk_online[*]} attach-device $name nic-rtl8139.xml --live --config"
+"${sk_online[@]}" attach-device "$name" "$demo/nic-rtl8139.xml" --live --config ||
+    echo "(refused as expected: the running guest has no pcie-to-pci-bridge yet)"
+show "${sk_online[@]}" list
+
 cat <<EOF
 
-Done. '$name' stays defined (shut off); files are in ${demo#"$root/"}/.
+Done. '$name' stays defined (shut off); files and the service log are in ${demo#"$root/"}/.
 Remove it with: virsh -c $uri undefine $name
 EOF

@@ -139,20 +139,6 @@ sk_cli_json_add_free_hotplug(JsonBuilder *builder, const SkTopology *topo)
 }
 
 const char *
-sk_cli_effect_to_string(SkPlanEffect effect)
-{
-    switch (effect) {
-    case SK_PLAN_EFFECT_NOW:
-        return "now";
-    case SK_PLAN_EFFECT_NEXT_BOOT:
-        return "next-boot";
-    case SK_PLAN_EFFECT_NONE:
-    default:
-        return "none";
-    }
-}
-
-const char *
 sk_cli_connection_kind(const SkDevice *dev)
 {
     SkConnectFlags types = dev->flags & SK_CONNECT_TYPES_MASK;
@@ -323,7 +309,7 @@ sk_cli_plan_to_json(const SkPlan *plan, const SkDevice *dev)
     json_builder_end_object(builder);
 
     sk_cli_json_add_address(builder, "address", plan->has_address, &plan->address);
-    sk_cli_json_add_string(builder, "effect", sk_cli_effect_to_string(plan->effect));
+    sk_cli_json_add_string(builder, "effect", sk_plan_effect_to_string(plan->effect));
     sk_cli_controllers_json(builder, plan->controllers);
     sk_cli_reasons_json(builder, plan->reasons);
     json_builder_end_object(builder);
@@ -364,7 +350,7 @@ sk_cli_reserve_to_json(const SkPlan *plan, const SkTopology *topo)
     json_builder_begin_object(builder);
     json_builder_set_member_name(builder, "ok");
     json_builder_add_boolean_value(builder, TRUE);
-    sk_cli_json_add_string(builder, "effect", sk_cli_effect_to_string(plan->effect));
+    sk_cli_json_add_string(builder, "effect", sk_plan_effect_to_string(plan->effect));
     sk_cli_json_add_free_hotplug(builder, topo);
     sk_cli_controllers_json(builder, plan->controllers);
     sk_cli_reasons_json(builder, plan->reasons);

@@ -25,8 +25,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SkCliTable, sk_cli_table_free)
 /* @root as JSON text ending in a newline; pretty: indented over several lines. */
 char *sk_cli_json_node_to_string(JsonNode *root, gboolean pretty);
 
-/* "now", "next-boot" or "none" (the JSON spelling). */
-const char *sk_cli_effect_to_string(SkPlanEffect effect);
 /* What kind of slot the device plugs into: "pcie", "pci", "pci-or-pcie", "none", or for a PCI
  * controller its upstream kind ("pcie-root-port", ...). */
 const char *sk_cli_connection_kind(const SkDevice *dev);

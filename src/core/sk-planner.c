@@ -156,6 +156,20 @@ sk_legacy_bridge_from_string(const char *str, SkLegacyBridge *mode, GError **err
     return FALSE;
 }
 
+const char *
+sk_plan_effect_to_string(SkPlanEffect effect)
+{
+    switch (effect) {
+    case SK_PLAN_EFFECT_NOW:
+        return "now";
+    case SK_PLAN_EFFECT_NEXT_BOOT:
+        return "next-boot";
+    case SK_PLAN_EFFECT_NONE:
+    default:
+        return "none";
+    }
+}
+
 void
 sk_plan_options_init(SkPlanOptions *opts)
 {

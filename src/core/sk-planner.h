@@ -66,6 +66,8 @@ guint sk_policy_root_port_cap(const SkPolicy *policy, const char *arch);
 const char *sk_legacy_bridge_to_string(SkLegacyBridge mode);
 gboolean sk_legacy_bridge_from_string(const char *str, SkLegacyBridge *mode, GError **error);
 void sk_plan_options_init(SkPlanOptions *opts);
+/* "now", "next-boot" or "none", as the CLI's JSON and the D-Bus Plan reply say it. */
+const char *sk_plan_effect_to_string(SkPlanEffect effect);
 
 /* Plans attaching @dev. @persistent and/or @live as opts->config/opts->live require; @live must
  * come from a running domain's XML (<domain id=...>), and may also serve as @persistent. Returns NULL with an error for bad input (inconsistent

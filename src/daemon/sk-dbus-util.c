@@ -157,20 +157,6 @@ sk_dbus_parse_policy(GVariant *policy, SkMetadata *changes, GError **error)
     return ok;
 }
 
-static const char *
-sk_dbus_effect_to_string(SkPlanEffect effect)
-{
-    switch (effect) {
-    case SK_PLAN_EFFECT_NOW:
-        return "now";
-    case SK_PLAN_EFFECT_NEXT_BOOT:
-        return "next-boot";
-    case SK_PLAN_EFFECT_NONE:
-    default:
-        return "none";
-    }
-}
-
 static GVariant *
 sk_dbus_controller_to_variant(const SkNewController *c)
 {
@@ -205,7 +191,7 @@ sk_dbus_plan_to_variant(const SkPlan *plan, const SkDevice *dev)
         g_variant_builder_add(&b, "{sv}", "address", g_variant_new_string(addr));
     }
     g_variant_builder_add(&b, "{sv}", "effect",
-                          g_variant_new_string(sk_dbus_effect_to_string(plan->effect)));
+                          g_variant_new_string(sk_plan_effect_to_string(plan->effect)));
     if (dev && dev->description)
         g_variant_builder_add(&b, "{sv}", "device", g_variant_new_string(dev->description));
 
