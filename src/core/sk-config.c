@@ -9,6 +9,9 @@ sk_config_init(SkConfig *config)
     sk_policy_init(&config->policy);
     config->manage_default = TRUE;
     config->workers = 4;
+    /* libvirt 9.0 sends no event for attach/detach-device --config, so a spare taken that way
+     * is only seen by reading the definitions again. */
+    config->rescan_seconds = 30;
 }
 
 static gboolean
@@ -53,7 +56,7 @@ sk_config_load(SkConfig *config, const char *path, gboolean optional, GError **e
 {
     static const char *const policy_keys[] = { "spare-ports", "legacy-bridge", "root-port-cap",
                                                "manage", NULL };
-    static const char *const service_keys[] = { "workers", NULL };
+    static const char *const service_keys[] = { "workers", "rescan-seconds", NULL };
     g_autoptr(GKeyFile) kf = g_key_file_new();
     g_autoptr(GError) local = NULL;
     g_autofree char *legacy = NULL;
@@ -71,7 +74,9 @@ sk_config_load(SkConfig *config, const char *path, gboolean optional, GError **e
                         error) ||
         !sk_config_uint(kf, path, "policy", "root-port-cap", 0, 240, &config->policy.root_port_cap,
                         error) ||
-        !sk_config_uint(kf, path, "service", "workers", 1, 64, &config->workers, error))
+        !sk_config_uint(kf, path, "service", "workers", 1, 64, &config->workers, error) ||
+        !sk_config_uint(kf, path, "service", "rescan-seconds", 0, 86400, &config->rescan_seconds,
+                        error))
         return FALSE;
     legacy = g_key_file_get_string(kf, "policy", "legacy-bridge", NULL);
     if (legacy != NULL &&

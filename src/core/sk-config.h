@@ -13,9 +13,11 @@ typedef struct {
     SkPolicy policy;         /* [policy] spare-ports, legacy-bridge, root-port-cap */
     gboolean manage_default; /* [policy] manage: keep spares for every persistent domain */
     guint workers;           /* [service] workers: threads for blocking libvirt calls */
+    guint rescan_seconds;    /* [service] rescan-seconds: re-read every domain (0: never) */
 } SkConfig;
 
-/* Built-in defaults: 4 spare ports, lazy legacy bridge, per-arch cap, manage all, 4 workers. */
+/* Built-in defaults: 4 spare ports, lazy legacy bridge, per-arch cap, manage all, 4 workers,
+ * rescan every 30 s. */
 void sk_config_init(SkConfig *config);
 /* Loads @path over the defaults. A missing file is not an error when @optional is TRUE;
  * unknown keys are ignored with a warning; bad values give SK_ERROR_INVALID_ARGUMENT naming

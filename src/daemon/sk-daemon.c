@@ -60,6 +60,8 @@ sk_job_free(SkJob *job)
     g_clear_pointer(&job->reply, g_variant_unref);
     g_clear_pointer(&job->info, sk_domain_info_free);
     g_clear_pointer(&job->events, g_ptr_array_unref);
+    if (job->dom)
+        virDomainFree(job->dom);
     sk_entry_unref(job->entry);
     g_free(job);
 }
@@ -124,7 +126,7 @@ sk_job_reconcile(SkJob *job, GError **error)
     g_autofree char *summary = NULL;
     g_autofree char *message = NULL;
 
-    if (!sk_domain_ops_reconcile(entry->dom, &entry->daemon->config, &summary, error))
+    if (!sk_domain_ops_reconcile(job->dom, &entry->daemon->config, &summary, error))
         return FALSE;
     if (!summary)
         return TRUE;
@@ -243,16 +245,46 @@ sk_daemon_job_done(gpointer data)
     return G_SOURCE_REMOVE;
 }
 
+static void
+sk_worker_conn_close(gpointer conn)
+{
+    virConnectClose(conn);
+}
+
+/* Each worker thread has its own libvirt connection: calls on one connection queue behind
+ * each other in libvirtd, so a slow operation (a live detach waiting for the guest) would
+ * otherwise stall every other domain. */
+static GPrivate sk_worker_conn = G_PRIVATE_INIT(sk_worker_conn_close);
+
+static virConnectPtr
+sk_daemon_worker_conn(SkDaemon *daemon)
+{
+    virConnectPtr conn = g_private_get(&sk_worker_conn);
+
+    if (conn != NULL && virConnectIsAlive(conn) == 1)
+        return conn;
+    conn = virConnectOpen(daemon->uri);
+    g_private_replace(&sk_worker_conn, conn);
+    return conn;
+}
+
 /* Worker thread: the job, then a fresh look at the domain for its properties. */
 static void
 sk_daemon_worker(gpointer data, gpointer user_data)
 {
     SkJob *job = data;
     SkDomainEntry *entry = job->entry;
+    virConnectPtr conn = sk_daemon_worker_conn(entry->daemon);
     g_autoptr(GError) error = NULL;
 
+    job->dom = conn ? virDomainLookupByUUIDString(conn, entry->uuid) : NULL;
+    if (job->dom == NULL) {
+        /* Gone, or no second connection: the main one reports what is wrong. */
+        virDomainRef(entry->dom);
+        job->dom = entry->dom;
+    }
     job->func(job);
-    job->info = sk_domain_ops_info(entry->dom, &entry->daemon->config, &error);
+    job->info = sk_domain_ops_info(job->dom, &entry->daemon->config, &error);
     if (!job->info) {
         if (g_error_matches(error, SK_ERROR, SK_ERROR_NO_SUCH_DOMAIN))
             job->gone = TRUE;
@@ -409,6 +441,21 @@ sk_daemon_maybe_ready(SkDaemon *daemon)
 
 static gboolean sk_daemon_try_connect(gpointer data);
 
+/* libvirt sends no event for attach/detach-device --config: read every domain again now and
+ * then (coalesced with event-driven reconciles). */
+static gboolean
+sk_daemon_rescan(gpointer data)
+{
+    SkDaemon *daemon = data;
+    GHashTableIter iter;
+    gpointer value;
+
+    g_hash_table_iter_init(&iter, daemon->domains);
+    while (g_hash_table_iter_next(&iter, NULL, &value))
+        sk_daemon_queue_reconcile(value);
+    return G_SOURCE_CONTINUE;
+}
+
 static gboolean
 sk_daemon_disconnected(gpointer data)
 {
@@ -425,6 +472,7 @@ sk_daemon_disconnected(gpointer data)
             virConnectDomainEventDeregisterAny(daemon->conn, daemon->callback_ids[i]);
         daemon->callback_ids[i] = -1;
     }
+    g_clear_handle_id(&daemon->rescan_id, g_source_remove);
     virConnectClose(daemon->conn);
     daemon->conn = NULL;
     sk_dbus_manager_set_connected(daemon->manager, FALSE);
@@ -496,6 +544,9 @@ sk_daemon_try_connect(gpointer data)
     free(doms);
     g_message("connected to %s: %d domain%s", daemon->uri, MAX(n, 0), n == 1 ? "" : "s");
     sk_dbus_manager_set_connected(daemon->manager, TRUE);
+    if (daemon->config.rescan_seconds > 0 && daemon->rescan_id == 0)
+        daemon->rescan_id =
+            g_timeout_add_seconds(daemon->config.rescan_seconds, sk_daemon_rescan, daemon);
     sk_daemon_maybe_ready(daemon);
     return G_SOURCE_REMOVE;
 }
@@ -530,6 +581,7 @@ sk_daemon_free(SkDaemon *daemon)
         return;
     if (daemon->reconnect_id)
         g_source_remove(daemon->reconnect_id);
+    g_clear_handle_id(&daemon->rescan_id, g_source_remove);
     /* Finish the jobs under way; their results are dropped with the main loop gone. */
     if (daemon->pool)
         g_thread_pool_free(daemon->pool, FALSE, TRUE);

@@ -22,6 +22,7 @@ struct _SkDaemon {
     virConnectPtr conn;
     int callback_ids[4]; /* lifecycle, device added/removed, metadata */
     guint reconnect_id;
+    guint rescan_id;
     GDBusConnection *bus;
     GDBusObjectManagerServer *object_manager;
     SkDbusManager *manager;
@@ -65,6 +66,7 @@ struct _SkJob {
     SkDomainInfo *info;
     gboolean gone;
     GPtrArray *events; /* GVariant* (sa{sv}): Manager.Event signals to emit */
+    virDomainPtr dom;  /* the domain on the worker thread's own libvirt connection */
 };
 
 SkDaemon *sk_daemon_new(const SkConfig *config, const char *uri);

@@ -28,8 +28,8 @@ sk_job_attach(SkJob *job)
     g_autofree char *dev_xml = NULL;
     g_autofree char *message = NULL;
 
-    dev_xml = sk_domain_ops_attach(entry->dom, &entry->daemon->config, job->xml, &job->opts,
-                                   &address, &error);
+    dev_xml = sk_domain_ops_attach(job->dom, &entry->daemon->config, job->xml, &job->opts, &address,
+                                   &error);
     if (!dev_xml) {
         if (g_error_matches(error, SK_ERROR, SK_ERROR_NO_FREE_SLOT)) {
             g_message("domain %s: attach refused: %s", entry->name, error->message);
@@ -61,7 +61,7 @@ sk_job_detach(SkJob *job)
     g_autoptr(GError) error = NULL;
     g_autofree char *message = NULL;
 
-    if (!sk_domain_ops_detach(entry->dom, &entry->daemon->config, job->xml, &job->opts, &error)) {
+    if (!sk_domain_ops_detach(job->dom, &entry->daemon->config, job->xml, &job->opts, &error)) {
         sk_job_return_error(job, g_steal_pointer(&error));
         return;
     }
@@ -81,8 +81,7 @@ sk_job_plan(SkJob *job)
     g_autoptr(SkDevice) dev = NULL;
     g_autoptr(SkPlan) plan = NULL;
 
-    plan =
-        sk_domain_ops_plan(entry->dom, &entry->daemon->config, job->xml, &job->opts, &dev, &error);
+    plan = sk_domain_ops_plan(job->dom, &entry->daemon->config, job->xml, &job->opts, &dev, &error);
     if (!plan) {
         sk_job_return_error(job, g_steal_pointer(&error));
         return;
@@ -94,8 +93,7 @@ static void
 sk_job_slots(SkJob *job)
 {
     g_autoptr(GError) error = NULL;
-    g_autoptr(SkTopology) topo =
-        sk_domain_ops_topology(job->entry->dom, job->opts.inactive, &error);
+    g_autoptr(SkTopology) topo = sk_domain_ops_topology(job->dom, job->opts.inactive, &error);
 
     if (!topo) {
         sk_job_return_error(job, g_steal_pointer(&error));
@@ -111,7 +109,7 @@ sk_job_set_policy(SkJob *job)
     g_autoptr(GError) error = NULL;
     g_autofree char *message = NULL;
 
-    if (!sk_domain_ops_set_policy(entry->dom, job->policy, &error)) {
+    if (!sk_domain_ops_set_policy(job->dom, job->policy, &error)) {
         sk_job_return_error(job, g_steal_pointer(&error));
         return;
     }

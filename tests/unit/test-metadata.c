@@ -162,7 +162,8 @@ static void
 test_config(void)
 {
     g_autofree char *good = write_temp("[policy]\nspare-ports = 6\nlegacy-bridge=eager\n"
-                                       "root-port-cap=20\nmanage=false\n[service]\nworkers=2\n");
+                                       "root-port-cap=20\nmanage=false\n[service]\nworkers=2\n"
+                                       "rescan-seconds=0\n");
     g_autofree char *bad = write_temp("[policy]\nspare-ports = lots\n");
     g_autofree char *bad_legacy = write_temp("[policy]\nlegacy-bridge = sometimes\n");
     g_autoptr(GError) error = NULL;
@@ -178,6 +179,7 @@ test_config(void)
     g_assert_cmpuint(config.policy.root_port_cap, ==, 20);
     g_assert_false(config.manage_default);
     g_assert_cmpuint(config.workers, ==, 2);
+    g_assert_cmpuint(config.rescan_seconds, ==, 0);
 
     sk_config_init(&config);
     g_assert_true(sk_config_load(&config, "/nonexistent/slotkeeper.conf", TRUE, &error));
@@ -215,6 +217,7 @@ test_shipped_config(void)
     g_assert_cmpuint(config.policy.root_port_cap, ==, defaults.policy.root_port_cap);
     g_assert_cmpint(config.manage_default, ==, defaults.manage_default);
     g_assert_cmpuint(config.workers, ==, defaults.workers);
+    g_assert_cmpuint(config.rescan_seconds, ==, defaults.rescan_seconds);
 }
 
 int
