@@ -113,8 +113,10 @@ cleanup() {
     [ -z "$bus_pid" ] || kill "$bus_pid" 2>/dev/null || true
 }
 trap cleanup EXIT
-read -r bus_addr bus_pid < <(dbus-daemon --session --fork --print-address=1 --print-pid=1 |
-    tr '\n' ' ')
+{
+    read -r bus_addr
+    read -r bus_pid
+} < <(dbus-daemon --session --fork --print-address=1 --print-pid=1)
 export DBUS_SESSION_BUS_ADDRESS=$bus_addr
 sk_online=("$sk" --user)
 "$root/build/src/daemon/slotkeeperd" --bus-address "$bus_addr" --connect "$uri" \
