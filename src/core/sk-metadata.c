@@ -255,3 +255,31 @@ sk_metadata_get_no_hotplug(const SkMetadata *md, const char *key)
 {
     return sk_metadata_find(md, key) >= 0;
 }
+
+gboolean
+sk_metadata_legacy_in_use(const SkMetadata *md, const SkTopology *persistent)
+{
+    const SkMachineInfo *mi = sk_topology_get_machine_info(persistent);
+    xmlNode *devices =
+        sk_xml_child(xmlDocGetRootElement(sk_topology_get_doc(persistent)), "devices");
+
+    if (!mi->has_pcie_root)
+        return FALSE;
+    for (xmlNode *cur = devices ? devices->children : NULL; cur != NULL; cur = cur->next) {
+        g_autoptr(SkDevice) dev = NULL;
+        g_autofree char *key = NULL;
+
+        if (cur->type != XML_ELEMENT_NODE)
+            continue;
+        dev = sk_device_classify(cur, mi, NULL);
+        /* Only what can be hot-added again counts: a SATA or USB companion controller, or a
+         * VGA card, never asks for a hotplug slot. */
+        if (dev == NULL || !dev->live_attachable || !(dev->flags & SK_CONNECT_PCI_DEVICE) ||
+            (dev->flags & SK_CONNECT_PCIE_DEVICE))
+            continue;
+        key = sk_metadata_device_key(dev);
+        if (key == NULL || !sk_metadata_get_no_hotplug(md, key))
+            return TRUE;
+    }
+    return FALSE;
+}

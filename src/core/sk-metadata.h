@@ -47,5 +47,9 @@ char *sk_metadata_device_key(const SkDevice *dev);
 void sk_metadata_set_hotplug_require(SkMetadata *md, const char *key, gboolean require);
 /* Whether the device was attached with hotplug-require=no. */
 gboolean sk_metadata_get_no_hotplug(const SkMetadata *md, const char *key);
+/* Whether @persistent (a PCI Express machine) holds a hot-pluggable conventional PCI device
+ * that requires hotplug: one not recorded as hotplug-require=no. The lazy legacy-bridge policy
+ * then keeps a legacy chain ready. */
+gboolean sk_metadata_legacy_in_use(const SkMetadata *md, const SkTopology *persistent);
 
 G_END_DECLS

@@ -850,6 +850,13 @@ sk_plan_attach(const SkTopology *persistent, const SkTopology *live, const SkDev
 SkPlan *
 sk_plan_reserve(const SkTopology *persistent, const SkPolicy *policy, GError **error)
 {
+    return sk_plan_reserve_full(persistent, policy, FALSE, error);
+}
+
+SkPlan *
+sk_plan_reserve_full(const SkTopology *persistent, const SkPolicy *policy, gboolean legacy_in_use,
+                     GError **error)
+{
     SkPlanner p = { 0 };
     SkPlanOptions opts;
     guint pcie = 0, pci = 0, unaddressed;
@@ -882,8 +889,13 @@ sk_plan_reserve(const SkTopology *persistent, const SkPolicy *policy, GError **e
                        "pcie-root-ports (cap for %s) are in use",
                        pcie, pcie == 1 ? "" : "s", opts.policy.spare_ports, p.config->n_root_ports,
                        p.cap, p.arch);
-        if (opts.policy.legacy_bridge == SK_LEGACY_BRIDGE_EAGER && pci == 0 &&
-            sk_planner_add_legacy_chain(&p, &why) == NULL)
+        gboolean want_chain = opts.policy.legacy_bridge == SK_LEGACY_BRIDGE_EAGER ||
+                              (opts.policy.legacy_bridge == SK_LEGACY_BRIDGE_LAZY && legacy_in_use);
+
+        if (want_chain && pci == 0 && opts.policy.legacy_bridge == SK_LEGACY_BRIDGE_LAZY)
+            sk_plan_reason(p.plan, "a conventional PCI device that requires hotplug is in use: "
+                                   "keep a pcie-to-pci-bridge slot free for the next one");
+        if (want_chain && pci == 0 && sk_planner_add_legacy_chain(&p, &why) == NULL)
             sk_plan_reason(p.plan, "cannot add the legacy bridge chain: %s", why);
         g_clear_pointer(&why, g_free);
         while (pcie < opts.policy.spare_ports &&

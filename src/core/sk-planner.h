@@ -77,6 +77,11 @@ SkPlan *sk_plan_attach(const SkTopology *persistent, const SkTopology *live, con
                        const SkPlanOptions *opts, GError **error);
 /* Plans topping @persistent up to the policy's spare ports (and legacy chain when eager). */
 SkPlan *sk_plan_reserve(const SkTopology *persistent, const SkPolicy *policy, GError **error);
+/* The same; with @legacy_in_use (the domain has a conventional PCI device that requires
+ * hotplug: sk_metadata_legacy_in_use) the lazy policy also keeps a legacy chain with a free
+ * slot, so that the next such hotplug works in the running guest. */
+SkPlan *sk_plan_reserve_full(const SkTopology *persistent, const SkPolicy *policy,
+                             gboolean legacy_in_use, GError **error);
 void sk_plan_free(SkPlan *plan);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SkPlan, sk_plan_free)
 

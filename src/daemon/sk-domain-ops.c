@@ -302,6 +302,7 @@ sk_domain_ops_reconcile(virDomainPtr dom, const SkConfig *config, char **summary
 {
     g_autoptr(SkTopology) topo = NULL;
     g_autoptr(SkPlan) plan = NULL;
+    g_autoptr(SkMetadata) md = NULL;
     g_autoptr(GError) local = NULL;
     gboolean active = FALSE;
     gboolean persistent = FALSE;
@@ -320,11 +321,12 @@ sk_domain_ops_reconcile(virDomainPtr dom, const SkConfig *config, char **summary
         g_propagate_error(error, g_steal_pointer(&local));
         return FALSE;
     }
-    if (!sk_ops_policy(config, sk_topology_get_doc(topo), &policy, &managed, NULL, error))
+    if (!sk_ops_policy(config, sk_topology_get_doc(topo), &policy, &managed, &md, error))
         return FALSE;
     if (!managed)
         return TRUE;
-    plan = sk_plan_reserve(topo, &policy, error);
+    /* The recorded hotplug requirements decide whether the lazy policy keeps a legacy chain. */
+    plan = sk_plan_reserve_full(topo, &policy, sk_metadata_legacy_in_use(md, topo), error);
     if (!plan)
         return FALSE;
     if (plan->controllers->len == 0)

@@ -206,3 +206,37 @@ def test_transient_domain_gets_live_placement_only(client, domains, conn):
     while time.monotonic() < deadline and path in client.managed_objects():
         client.pump(0.2)
     assert path not in client.managed_objects(), "the stopped transient domain is still listed"
+
+
+def legacy_on_root_xml(name, mac, recorded_no):
+    """A q35 guest whose e1000 sits on pcie-root (as hotplug-require=no puts it), with or
+    without slotkeeper's record of that requirement in <metadata>."""
+    device = (f"<interface type='user'><mac address='{mac}'/><model type='e1000'/>"
+              "<address type='pci' domain='0x0000' bus='0x00' slot='0x05' function='0x0'/>"
+              "</interface>")
+    xml = skdaemon.q35_xml(name, extra_devices=device, policy={"legacy-bridge": "lazy"})
+    if recorded_no:
+        record = (f"><slotkeeper:device key='interface mac={mac}' hotplug-require='no'/>"
+                  "</slotkeeper:policy></metadata>")
+        xml = xml.replace("/></metadata>", record, 1)
+        assert "hotplug-require='no'" in xml
+    return xml
+
+
+def test_lazy_chain_follows_the_recorded_requirement(domains):
+    """Lazy policy: a conventional PCI device that requires hotplug makes the service keep a
+    pcie-to-pci-bridge slot ready; one recorded with hotplug-require=no does not."""
+    needs = domains.define(legacy_on_root_xml(skdaemon.PREFIX + "lazy-yes",
+                                              "52:54:00:d7:09:01", False))
+    no_need = domains.define(legacy_on_root_xml(skdaemon.PREFIX + "lazy-no",
+                                                "52:54:00:d7:09:02", True))
+    wait_spares(needs)
+    wait_spares(no_need)
+    with_chain = skdaemon.wait_xml(needs, lambda x: "pcie-to-pci-bridge" in models(x),
+                                   "a pcie-to-pci-bridge for the hotplug-requiring e1000")
+    without = skdaemon.wait_stable(no_need)
+    assert "pcie-to-pci-bridge" not in models(without), \
+        "a chain was added although the e1000 was recorded as hotplug-require=no"
+    # The device itself never moves.
+    assert device_address(with_chain, "52:54:00:d7:09:01") == (0, 0, 5, 0)
+    assert device_address(without, "52:54:00:d7:09:02") == (0, 0, 5, 0)

@@ -145,6 +145,38 @@ test_device_keys(void)
     }
 }
 
+static SkTopology *
+fixture(const char *name)
+{
+    const char *dir = g_getenv("SK_TEST_DATA");
+    g_autofree char *here = g_path_get_dirname(__FILE__);
+    g_autofree char *path =
+        dir ? g_build_filename(dir, name, NULL) : g_build_filename(here, "..", "data", name, NULL);
+    g_autoptr(GError) error = NULL;
+    SkTopology *topo = sk_topology_new_from_file(path, &error);
+
+    g_assert_no_error(error);
+    return topo;
+}
+
+static void
+test_legacy_in_use(void)
+{
+    g_autoptr(SkTopology) chain = fixture("q35-legacy-chain.xml"); /* an rtl8139 NIC */
+    g_autoptr(SkTopology) plain = fixture("q35-default.xml");      /* SATA, xhci, balloon */
+    g_autoptr(SkTopology) pc = fixture("pc-bridge.xml");           /* an e1000, but on pc */
+    g_autoptr(SkMetadata) md = sk_metadata_new();
+
+    g_assert_true(sk_metadata_legacy_in_use(md, chain));
+    /* Not hot-pluggable kinds (the SATA controller) and PCIe devices do not count. */
+    g_assert_false(sk_metadata_legacy_in_use(md, plain));
+    /* pc: every slot is conventional PCI; there is no legacy chain to keep. */
+    g_assert_false(sk_metadata_legacy_in_use(md, pc));
+    /* Placed with hotplug-require=no: it needs no hotplug slot, and so no chain. */
+    sk_metadata_set_hotplug_require(md, "interface mac=52:54:00:5c:00:41", FALSE);
+    g_assert_false(sk_metadata_legacy_in_use(md, chain));
+}
+
 static char *
 write_temp(const char *text)
 {
@@ -229,6 +261,7 @@ main(int argc, char **argv)
     g_test_add_func("/metadata/libvirt-form", test_libvirt_form);
     g_test_add_func("/metadata/invalid", test_invalid);
     g_test_add_func("/metadata/device-keys", test_device_keys);
+    g_test_add_func("/metadata/legacy-in-use", test_legacy_in_use);
     g_test_add_func("/config/load", test_config);
     g_test_add_func("/config/shipped", test_shipped_config);
     return g_test_run();

@@ -337,6 +337,33 @@ test_reserve_pc(void)
     }
 }
 
+/* Lazy policy: a legacy chain is kept only while a conventional PCI device requires hotplug. */
+static void
+test_reserve_lazy_legacy_in_use(void)
+{
+    g_autoptr(SkTopology) bare = load("q35-bare.xml");
+    g_autoptr(SkTopology) chain = load("q35-legacy-chain.xml");
+    g_autoptr(SkPlan) wanted = NULL;
+    g_autoptr(SkPlan) not_wanted = NULL;
+    g_autoptr(SkPlan) present = NULL;
+    SkPolicy policy;
+
+    sk_policy_init(&policy);
+    wanted = sk_plan_reserve_full(bare, &policy, TRUE, NULL);
+    not_wanted = sk_plan_reserve_full(bare, &policy, FALSE, NULL);
+    present = sk_plan_reserve_full(chain, &policy, TRUE, NULL);
+    g_assert_cmpuint(n_new(wanted, SK_PCI_MODEL_PCIE_TO_PCI_BRIDGE), ==, 1);
+    check_new_controllers(bare, wanted);
+    g_assert_cmpuint(n_new(not_wanted, SK_PCI_MODEL_PCIE_TO_PCI_BRIDGE), ==, 0);
+    /* The existing bridge still has free slots: nothing to add for legacy devices. */
+    g_assert_cmpuint(n_new(present, SK_PCI_MODEL_PCIE_TO_PCI_BRIDGE), ==, 0);
+
+    policy.legacy_bridge = SK_LEGACY_BRIDGE_NEVER;
+    g_clear_pointer(&wanted, sk_plan_free);
+    wanted = sk_plan_reserve_full(bare, &policy, TRUE, NULL);
+    g_assert_cmpuint(n_new(wanted, SK_PCI_MODEL_PCIE_TO_PCI_BRIDGE), ==, 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -347,6 +374,7 @@ main(int argc, char **argv)
     g_test_add_func("/planner/reserve/no-room", test_reserve_no_room);
     g_test_add_func("/planner/reserve/eager", test_reserve_eager);
     g_test_add_func("/planner/reserve/pc", test_reserve_pc);
+    g_test_add_func("/planner/reserve/lazy-legacy-in-use", test_reserve_lazy_legacy_in_use);
 
     return g_test_run();
 }
