@@ -33,10 +33,7 @@ typedef struct {
     int root_port_cap;
     gboolean print_xml;
     gboolean print_device_xml;
-    gboolean json;
-    gboolean system;
-    gboolean user;
-    gboolean no_ask_password;
+    SkCliGlobals g; /* --json/--system/--user/--no-ask-password after the verb */
     gboolean inactive;
     char **rest; /* positional arguments */
 } SkCliArgs;
@@ -58,7 +55,8 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(SkCliArgs, sk_cli_args_clear)
         .spare_ports = SK_CLI_UNSET, .root_port_cap = SK_CLI_UNSET \
     }
 
-static gboolean G_GNUC_PRINTF(2, 3) sk_cli_usage_error(GError **error, const char *format, ...)
+gboolean
+sk_cli_usage_error(GError **error, const char *format, ...)
 {
     va_list ap;
 
@@ -76,10 +74,10 @@ sk_cli_add_common_entries(GOptionContext *ctx, SkCliArgs *args)
     const GOptionEntry entries[] = {
         { "domain-xml", 0, 0, G_OPTION_ARG_FILENAME, &args->domain_xml,
           "Domain XML from 'virsh dumpxml [--inactive] DOMAIN'", "FILE" },
-        { "json", 0, 0, G_OPTION_ARG_NONE, &args->json, "Print JSON instead of text", NULL },
-        { "system", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &args->system, NULL, NULL },
-        { "user", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &args->user, NULL, NULL },
-        { "no-ask-password", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &args->no_ask_password,
+        { "json", 0, 0, G_OPTION_ARG_NONE, &args->g.json, "Print JSON instead of text", NULL },
+        { "system", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &args->g.system, NULL, NULL },
+        { "user", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &args->g.user, NULL, NULL },
+        { "no-ask-password", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &args->g.no_ask_password,
           NULL, NULL },
         { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &args->rest, NULL, NULL },
         G_OPTION_ENTRY_NULL,
@@ -111,15 +109,14 @@ sk_cli_parse(GOptionContext *ctx, const char *summary, int argc, char **argv, GE
     return g_option_context_parse(ctx, &argc, &argv, error);
 }
 
-/* Folds the global options into @args and rejects contradictions between the two places. */
-static gboolean
-sk_cli_merge_globals(const SkCliGlobals *globals, SkCliArgs *args, GError **error)
+gboolean
+sk_cli_globals_merge(SkCliGlobals *local, const SkCliGlobals *globals, GError **error)
 {
-    args->json = args->json || globals->json;
-    args->system = args->system || globals->system;
-    args->user = args->user || globals->user;
-    args->no_ask_password = args->no_ask_password || globals->no_ask_password;
-    if (args->system && args->user)
+    local->json = local->json || globals->json;
+    local->system = local->system || globals->system;
+    local->user = local->user || globals->user;
+    local->no_ask_password = local->no_ask_password || globals->no_ask_password;
+    if (local->system && local->user)
         return sk_cli_usage_error(error, "--system and --user are mutually exclusive");
     return TRUE;
 }
@@ -130,21 +127,11 @@ sk_cli_n_rest(const SkCliArgs *args)
     return args->rest ? g_strv_length(args->rest) : 0;
 }
 
-/* The globals for an online form, with what was given after the verb folded in. */
-static SkCliGlobals
-sk_cli_args_globals(const SkCliArgs *args)
-{
-    return (SkCliGlobals){ .json = args->json,
-                           .system = args->system,
-                           .user = args->user,
-                           .no_ask_password = args->no_ask_password };
-}
-
 /* plan DOMAIN DEVICE.xml: ask slotkeeperd, which knows the live and persistent definitions. */
 static gboolean
 sk_cli_plan_online(const SkCliArgs *args, char **output, GError **error)
 {
-    SkCliGlobals globals = sk_cli_args_globals(args);
+    SkCliGlobals globals = args->g;
     SkCliAffect affect = { args->live, args->config, args->current, args->persistent,
                            args->hotplug_require };
     const char *offline_only = args->config_xml                      ? "--config-xml"
@@ -235,7 +222,7 @@ sk_cli_plan_check_flags(const SkCliArgs *args, GError **error)
     if (args->print_xml && args->print_device_xml)
         return sk_cli_usage_error(error, "--print-xml and --print-device-xml are mutually "
                                          "exclusive");
-    if (args->json && (args->print_xml || args->print_device_xml))
+    if (args->g.json && (args->print_xml || args->print_device_xml))
         return sk_cli_usage_error(error, "--json cannot be combined with --print-xml or "
                                          "--print-device-xml");
     if (args->hotplug_require && !g_str_equal(args->hotplug_require, "yes") &&
@@ -309,7 +296,7 @@ sk_cli_plan_output(const SkCliArgs *args, const SkPlan *plan, const SkDevice *de
             return g_steal_pointer(&xml);
         return g_strconcat(xml, "\n", NULL);
     }
-    if (args->json)
+    if (args->g.json)
         return sk_cli_plan_to_json(plan, dev);
     return sk_cli_plan_to_text(plan, dev, t.live, t.config);
 }
@@ -361,7 +348,7 @@ sk_cli_verb_plan(const SkCliGlobals *globals, int argc, char **argv, char **outp
              "  slotkeeper plan --domain-xml vm.xml --config nic.xml\n");
     if (!sk_cli_parse(ctx, "Plan attaching a device to a domain.", argc, argv, error))
         return FALSE;
-    if (!sk_cli_merge_globals(globals, &args, error))
+    if (!sk_cli_globals_merge(&args.g, globals, error))
         return FALSE;
 
     if (!args.domain_xml) {
@@ -472,14 +459,14 @@ sk_cli_verb_reserve(const SkCliGlobals *globals, int argc, char **argv, char **o
              "  virsh define new.xml\n");
     if (!sk_cli_parse(ctx, "Plan spare hotplug ports for a domain, offline.", argc, argv, error))
         return FALSE;
-    if (!sk_cli_merge_globals(globals, &args, error))
+    if (!sk_cli_globals_merge(&args.g, globals, error))
         return FALSE;
 
     if (!args.domain_xml)
         return sk_cli_usage_error(error, "--domain-xml FILE is required");
     if (sk_cli_n_rest(&args) > 0)
         return sk_cli_usage_error(error, "unexpected argument '%s'", args.rest[0]);
-    if (args.json && args.print_xml)
+    if (args.g.json && args.print_xml)
         return sk_cli_usage_error(error, "--json cannot be combined with --print-xml");
     sk_policy_init(&policy);
     if (!sk_cli_apply_policy(&args, &policy, error))
@@ -501,7 +488,7 @@ sk_cli_verb_reserve(const SkCliGlobals *globals, int argc, char **argv, char **o
         if (!doc)
             return FALSE;
         *output = sk_cli_doc_to_output(doc);
-    } else if (args.json) {
+    } else if (args.g.json) {
         *output = sk_cli_reserve_to_json(plan, topo);
     } else {
         *output = sk_cli_reserve_to_text(plan, topo);
@@ -535,11 +522,11 @@ sk_cli_verb_slots(const SkCliGlobals *globals, int argc, char **argv, char **out
              "  slotkeeper slots --domain-xml vm-live.xml\n");
     if (!sk_cli_parse(ctx, "Show a domain's PCI slots.", argc, argv, error))
         return FALSE;
-    if (!sk_cli_merge_globals(globals, &args, error))
+    if (!sk_cli_globals_merge(&args.g, globals, error))
         return FALSE;
 
     if (!args.domain_xml) {
-        SkCliGlobals online = sk_cli_args_globals(&args);
+        SkCliGlobals online = args.g;
 
         if (sk_cli_n_rest(&args) == 0)
             return sk_cli_usage_error(error, "DOMAIN (or --domain-xml FILE) is required");
@@ -556,6 +543,6 @@ sk_cli_verb_slots(const SkCliGlobals *globals, int argc, char **argv, char **out
     topo = sk_topology_new_from_file(args.domain_xml, error);
     if (!topo)
         return FALSE;
-    *output = args.json ? sk_cli_slots_to_json(topo) : sk_cli_slots_to_text(topo);
+    *output = args.g.json ? sk_cli_slots_to_json(topo) : sk_cli_slots_to_text(topo);
     return TRUE;
 }

@@ -24,6 +24,12 @@ typedef struct {
     gboolean no_ask_password; /* no interactive polkit authentication */
 } SkCliGlobals;
 
+/* Folds the global options given before the verb into @local (given after it); a usage
+ * error when --system and --user meet. */
+gboolean sk_cli_globals_merge(SkCliGlobals *local, const SkCliGlobals *globals, GError **error);
+/* Sets a usage error (exit status 2) and returns FALSE. */
+gboolean sk_cli_usage_error(GError **error, const char *format, ...) G_GNUC_PRINTF(2, 3);
+
 /* A verb: parses its own options from @argv (argv[0] is the verb name) and, on success, returns
  * the complete text for stdout in @output, so nothing is printed when it fails. */
 typedef gboolean (*SkCliVerbFunc)(const SkCliGlobals *globals, int argc, char **argv, char **output,

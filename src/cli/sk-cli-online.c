@@ -12,10 +12,7 @@
 /* ---- arguments ---- */
 
 typedef struct {
-    gboolean json;
-    gboolean system;
-    gboolean user;
-    gboolean no_ask_password;
+    SkCliGlobals g;
     gboolean live;
     gboolean config;
     gboolean current;
@@ -40,16 +37,6 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(SkOnArgs, sk_on_args_clear)
 
 #define SK_ON_UNSET G_MININT
 
-static gboolean G_GNUC_PRINTF(2, 3) sk_on_usage(GError **error, const char *format, ...)
-{
-    va_list ap;
-
-    va_start(ap, format);
-    g_propagate_error(error, g_error_new_valist(SK_CLI_ERROR, SK_CLI_ERROR_USAGE, format, ap));
-    va_end(ap);
-    return FALSE;
-}
-
 static const char *sk_on_help_footer =
     "Needs slotkeeperd: on the system bus by default, on the session bus with --user\n"
     "(before the verb: 'slotkeeper --user VERB ...').\n";
@@ -63,10 +50,10 @@ sk_on_parse(SkOnArgs *args, const SkCliGlobals *globals, const char *params, con
     g_autoptr(GOptionContext) ctx = g_option_context_new(params);
     g_autofree char *desc = NULL;
     const GOptionEntry common[] = {
-        { "json", 0, 0, G_OPTION_ARG_NONE, &args->json, "Print JSON instead of text", NULL },
-        { "system", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &args->system, NULL, NULL },
-        { "user", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &args->user, NULL, NULL },
-        { "no-ask-password", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &args->no_ask_password,
+        { "json", 0, 0, G_OPTION_ARG_NONE, &args->g.json, "Print JSON instead of text", NULL },
+        { "system", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &args->g.system, NULL, NULL },
+        { "user", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &args->g.user, NULL, NULL },
+        { "no-ask-password", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &args->g.no_ask_password,
           NULL, NULL },
         { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &args->rest, NULL, NULL },
         G_OPTION_ENTRY_NULL,
@@ -82,13 +69,7 @@ sk_on_parse(SkOnArgs *args, const SkCliGlobals *globals, const char *params, con
     if (!g_option_context_parse(ctx, &argc, &argv, error))
         return FALSE;
 
-    args->json = args->json || globals->json;
-    args->system = args->system || globals->system;
-    args->user = args->user || globals->user;
-    args->no_ask_password = args->no_ask_password || globals->no_ask_password;
-    if (args->system && args->user)
-        return sk_on_usage(error, "--system and --user are mutually exclusive");
-    return TRUE;
+    return sk_cli_globals_merge(&args->g, globals, error);
 }
 
 static guint
@@ -103,9 +84,10 @@ sk_on_check_rest(const SkOnArgs *args, guint min, guint max, const char *what, G
     guint n = sk_on_n_rest(args);
 
     if (n < min)
-        return sk_on_usage(error, "%s %s", what, min - n == 1 ? "is missing" : "are missing");
+        return sk_cli_usage_error(error, "%s %s", what,
+                                  min - n == 1 ? "is missing" : "are missing");
     if (n > max)
-        return sk_on_usage(error, "unexpected argument '%s'", args->rest[max]);
+        return sk_cli_usage_error(error, "unexpected argument '%s'", args->rest[max]);
     return TRUE;
 }
 
@@ -114,15 +96,15 @@ sk_on_check_yes_no(const char *option, const char *value, GError **error)
 {
     if (!value || g_str_equal(value, "yes") || g_str_equal(value, "no"))
         return TRUE;
-    return sk_on_usage(error, "%s takes 'yes' or 'no', not '%s'", option, value);
+    return sk_cli_usage_error(error, "%s takes 'yes' or 'no', not '%s'", option, value);
 }
 
 static gboolean
 sk_on_check_affect(const SkCliAffect *a, GError **error)
 {
     if (a->current && (a->live || a->config || a->persistent))
-        return sk_on_usage(error, "--current cannot be combined with --live, --config or "
-                                  "--persistent");
+        return sk_cli_usage_error(error, "--current cannot be combined with --live, --config or "
+                                         "--persistent");
     return sk_on_check_yes_no("--hotplug-require", a->hotplug_require, error);
 }
 
@@ -213,13 +195,13 @@ sk_cli_verb_list(const SkCliGlobals *globals, int argc, char **argv, char **outp
                      NULL, argc, argv, error) ||
         !sk_on_check_rest(&args, 0, 0, "", error))
         return FALSE;
-    if (!sk_on_bus_open(&bus, args.user, args.no_ask_password, "list", NULL, error))
+    if (!sk_on_bus_open(&bus, args.g.user, args.g.no_ask_password, "list", NULL, error))
         return FALSE;
     domains = sk_on_list_domains(&bus, error);
     if (!domains)
         return FALSE;
 
-    if (args.json) {
+    if (args.g.json) {
         JsonArray *array = json_array_new();
         JsonNode *node = json_node_new(JSON_NODE_ARRAY);
 
@@ -369,9 +351,7 @@ gboolean
 sk_cli_online_slots(const SkCliGlobals *globals, const char *domain, gboolean inactive,
                     char **output, GError **error)
 {
-    SkOnArgs args = { .json = globals->json,
-                      .user = globals->user,
-                      .no_ask_password = globals->no_ask_password };
+    SkOnArgs args = { .g = *globals };
     g_auto(SkOnBus) bus = { 0 };
     g_autoptr(GVariant) props = NULL;
     g_autoptr(GVariant) reply = NULL;
@@ -379,7 +359,7 @@ sk_cli_online_slots(const SkCliGlobals *globals, const char *domain, gboolean in
     g_auto(GVariantBuilder) opts = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE_VARDICT);
     const char *free_key = inactive ? "FreeHotplugSlotsNextBoot" : "FreeHotplugSlots";
 
-    if (!sk_on_bus_open(&bus, args.user, args.no_ask_password, "slots DOMAIN",
+    if (!sk_on_bus_open(&bus, args.g.user, args.g.no_ask_password, "slots DOMAIN",
                         "slots --domain-xml FILE", error))
         return FALSE;
     props = sk_on_domain_props(&bus, domain, NULL, error);
@@ -393,7 +373,7 @@ sk_cli_online_slots(const SkCliGlobals *globals, const char *domain, gboolean in
         return FALSE;
     buses = g_variant_get_child_value(reply, 0);
 
-    if (args.json) {
+    if (args.g.json) {
         g_autoptr(JsonObject) obj = json_object_new();
         g_autoptr(JsonObject) dom = json_object_new();
         g_autoptr(GVariant) free_now = g_variant_lookup_value(props, free_key, NULL);
@@ -478,9 +458,7 @@ gboolean
 sk_cli_online_plan(const SkCliGlobals *globals, const char *domain, const char *device_path,
                    const SkCliAffect *affect, char **output, GError **error)
 {
-    SkOnArgs args = { .json = globals->json,
-                      .user = globals->user,
-                      .no_ask_password = globals->no_ask_password };
+    SkOnArgs args = { .g = *globals };
     g_auto(SkOnBus) bus = { 0 };
     g_autofree char *xml = NULL;
     g_autoptr(GVariant) opts = NULL;
@@ -492,7 +470,7 @@ sk_cli_online_plan(const SkCliGlobals *globals, const char *domain, const char *
     xml = sk_on_read_device(device_path, error);
     if (!xml)
         return FALSE;
-    if (!sk_on_bus_open(&bus, args.user, args.no_ask_password, "plan DOMAIN",
+    if (!sk_on_bus_open(&bus, args.g.user, args.g.no_ask_password, "plan DOMAIN",
                         "plan --domain-xml FILE DEVICE.xml", error))
         return FALSE;
     opts = sk_on_options(&bus, domain, affect, error);
@@ -519,7 +497,7 @@ sk_cli_online_plan(const SkCliGlobals *globals, const char *domain, const char *
                     name ? name : "", name ? ")" : "");
         return FALSE;
     }
-    if (args.json) {
+    if (args.g.json) {
         *output = sk_on_json_take(sk_on_dict_json(plan, FALSE), TRUE);
         return TRUE;
     }
@@ -616,7 +594,7 @@ sk_on_device_verb(const SkCliGlobals *globals, gboolean attach, int argc, char *
     xml = sk_on_read_device(args.rest[1], error);
     if (!xml)
         return FALSE;
-    if (!sk_on_bus_open(&bus, args.user, args.no_ask_password, verb, NULL, error))
+    if (!sk_on_bus_open(&bus, args.g.user, args.g.no_ask_password, verb, NULL, error))
         return FALSE;
     opts = sk_on_options(&bus, args.rest[0], &affect, error);
     if (!opts)
@@ -629,7 +607,7 @@ sk_on_device_verb(const SkCliGlobals *globals, gboolean attach, int argc, char *
         return FALSE;
 
     if (!attach) {
-        if (args.json) {
+        if (args.g.json) {
             g_autoptr(JsonObject) obj = json_object_new();
             json_object_set_boolean_member(obj, "ok", TRUE);
             json_object_set_string_member(obj, "domain", args.rest[0]);
@@ -644,7 +622,7 @@ sk_on_device_verb(const SkCliGlobals *globals, gboolean attach, int argc, char *
     const char *address = NULL;
 
     g_variant_get(reply, "(&s&s)", &device_xml, &address);
-    if (args.json) {
+    if (args.g.json) {
         g_autoptr(JsonObject) obj = json_object_new();
         json_object_set_boolean_member(obj, "ok", TRUE);
         json_object_set_string_member(obj, "domain", args.rest[0]);
@@ -740,8 +718,8 @@ sk_cli_verb_policy(const SkCliGlobals *globals, int argc, char **argv, char **ou
         return FALSE;
     if (args.spare_ports != SK_ON_UNSET) {
         if (args.spare_ports < 0 || args.spare_ports > 255)
-            return sk_on_usage(error, "--spare-ports must be between 0 and 255, not %d",
-                               args.spare_ports);
+            return sk_cli_usage_error(error, "--spare-ports must be between 0 and 255, not %d",
+                                      args.spare_ports);
         g_variant_builder_add(&policy, "{sv}", "spare-ports",
                               g_variant_new_uint32((guint32)args.spare_ports));
         set = TRUE;
@@ -749,8 +727,9 @@ sk_cli_verb_policy(const SkCliGlobals *globals, int argc, char **argv, char **ou
     if (args.legacy_bridge) {
         if (!g_strv_contains((const char *const[]){ "lazy", "eager", "never", NULL },
                              args.legacy_bridge))
-            return sk_on_usage(error, "--legacy-bridge takes 'lazy', 'eager' or 'never', not '%s'",
-                               args.legacy_bridge);
+            return sk_cli_usage_error(error,
+                                      "--legacy-bridge takes 'lazy', 'eager' or 'never', not '%s'",
+                                      args.legacy_bridge);
         g_variant_builder_add(&policy, "{sv}", "legacy-bridge",
                               g_variant_new_string(args.legacy_bridge));
         set = TRUE;
@@ -762,7 +741,7 @@ sk_cli_verb_policy(const SkCliGlobals *globals, int argc, char **argv, char **ou
                               g_variant_new_boolean(g_str_equal(args.managed, "yes")));
         set = TRUE;
     }
-    if (!sk_on_bus_open(&bus, args.user, args.no_ask_password, "policy", NULL, error))
+    if (!sk_on_bus_open(&bus, args.g.user, args.g.no_ask_password, "policy", NULL, error))
         return FALSE;
     if (set) {
         policy_set = g_variant_ref_sink(g_variant_builder_end(&policy));
@@ -779,7 +758,7 @@ sk_cli_verb_policy(const SkCliGlobals *globals, int argc, char **argv, char **ou
     props = sk_on_domain_props(&bus, args.rest[0], NULL, error);
     if (!props)
         return FALSE;
-    *output = sk_on_policy_output(props, policy_set, args.json);
+    *output = sk_on_policy_output(props, policy_set, args.g.json);
     return TRUE;
 }
 
@@ -804,7 +783,7 @@ sk_cli_verb_reconcile(const SkCliGlobals *globals, int argc, char **argv, char *
         !sk_on_check_rest(&args, 0, 1, "", error))
         return FALSE;
     domain = sk_on_n_rest(&args) == 1 ? args.rest[0] : "";
-    if (!sk_on_bus_open(&bus, args.user, args.no_ask_password, "reconcile", NULL, error))
+    if (!sk_on_bus_open(&bus, args.g.user, args.g.no_ask_password, "reconcile", NULL, error))
         return FALSE;
     opts = sk_on_options(&bus, domain, NULL, error);
     if (!opts)
@@ -814,7 +793,7 @@ sk_cli_verb_reconcile(const SkCliGlobals *globals, int argc, char **argv, char *
                                SK_CALL_TIMEOUT_CHANGE, error);
     if (!reply)
         return FALSE;
-    if (args.json) {
+    if (args.g.json) {
         g_autoptr(JsonObject) obj = json_object_new();
         json_object_set_boolean_member(obj, "ok", TRUE);
         if (*domain)
@@ -850,7 +829,7 @@ sk_cli_verb_status(const SkCliGlobals *globals, int argc, char **argv, char **ou
                      NULL, argc, argv, error) ||
         !sk_on_check_rest(&args, 0, 0, "", error))
         return FALSE;
-    if (!sk_on_bus_open(&bus, args.user, args.no_ask_password, "status", NULL, error))
+    if (!sk_on_bus_open(&bus, args.g.user, args.g.no_ask_password, "status", NULL, error))
         return FALSE;
     /* Properties first: that starts a bus-activatable service. */
     props = sk_on_get_all(&bus, SK_MANAGER_PATH, SK_MANAGER_IFACE, error);
@@ -878,7 +857,7 @@ sk_cli_verb_status(const SkCliGlobals *globals, int argc, char **argv, char **ou
     const char *uri = sk_on_lookup_str(props, "Uri", "?");
     gboolean connected = sk_on_lookup_bool(props, "Connected", FALSE);
 
-    if (args.json) {
+    if (args.g.json) {
         g_autoptr(JsonObject) obj = json_object_new();
 
         json_object_set_string_member(obj, "bus", bus.bus);

@@ -360,20 +360,6 @@ sk_cli_reserve_to_json(const SkPlan *plan, const SkTopology *topo)
 
 /* ---- slots ---- */
 
-static const char *
-sk_cli_occupant_kind(SkOccupantKind kind)
-{
-    switch (kind) {
-    case SK_OCCUPANT_CONTROLLER:
-        return "controller";
-    case SK_OCCUPANT_CHIPSET:
-        return "chipset";
-    case SK_OCCUPANT_DEVICE:
-    default:
-        return "device";
-    }
-}
-
 static char *
 sk_cli_occupant_text(const SkOccupant *occ)
 {
@@ -578,7 +564,7 @@ sk_cli_bus_json(JsonBuilder *builder, const SkTopology *topo, const SkBus *bus)
         json_builder_set_member_name(builder, "function");
         json_builder_add_int_value(builder, occ->address.function);
         sk_cli_json_add_string(builder, "occupant", occ->description);
-        sk_cli_json_add_string(builder, "kind", sk_cli_occupant_kind(occ->kind));
+        sk_cli_json_add_string(builder, "kind", sk_occupant_kind_to_string(occ->kind));
         json_builder_end_object(builder);
     }
     json_builder_end_array(builder);

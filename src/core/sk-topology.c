@@ -647,6 +647,20 @@ sk_topology_get_n_unaddressed(const SkTopology *topo)
     return topo->n_unaddressed;
 }
 
+const char *
+sk_occupant_kind_to_string(SkOccupantKind kind)
+{
+    switch (kind) {
+    case SK_OCCUPANT_CONTROLLER:
+        return "controller";
+    case SK_OCCUPANT_CHIPSET:
+        return "chipset";
+    case SK_OCCUPANT_DEVICE:
+    default:
+        return "device";
+    }
+}
+
 gboolean
 sk_bus_is_hotpluggable(const SkBus *bus)
 {

@@ -106,6 +106,9 @@ const SkOccupant *sk_topology_find_occupant(const SkTopology *topo, const SkPciA
 /* Number of devices that need a PCI address but have none yet (libvirt assigns at define). */
 guint sk_topology_get_n_unaddressed(const SkTopology *topo);
 
+/* "device", "controller" or "chipset", as the CLI's JSON and the D-Bus GetSlots reply say it. */
+const char *sk_occupant_kind_to_string(SkOccupantKind kind);
+
 /* Whether the bus takes hotplug (resolved: hotplug='off', pc without ACPI, never-hotplug models). */
 gboolean sk_bus_is_hotpluggable(const SkBus *bus);
 /* Whether slot @slot of @bus has no function in use. */

@@ -218,20 +218,6 @@ sk_dbus_plan_to_variant(const SkPlan *plan, const SkDevice *dev)
     return g_variant_builder_end(&b);
 }
 
-static const char *
-sk_dbus_occupant_kind(SkOccupantKind kind)
-{
-    switch (kind) {
-    case SK_OCCUPANT_CONTROLLER:
-        return "controller";
-    case SK_OCCUPANT_CHIPSET:
-        return "chipset";
-    case SK_OCCUPANT_DEVICE:
-    default:
-        return "device";
-    }
-}
-
 static GVariant *
 sk_dbus_occupant_to_variant(const SkOccupant *occ)
 {
@@ -241,7 +227,7 @@ sk_dbus_occupant_to_variant(const SkOccupant *occ)
     g_variant_builder_add(&b, "{sv}", "slot", g_variant_new_uint32(occ->address.slot));
     g_variant_builder_add(&b, "{sv}", "function", g_variant_new_uint32(occ->address.function));
     g_variant_builder_add(&b, "{sv}", "kind",
-                          g_variant_new_string(sk_dbus_occupant_kind(occ->kind)));
+                          g_variant_new_string(sk_occupant_kind_to_string(occ->kind)));
     g_variant_builder_add(&b, "{sv}", "element",
                           g_variant_new_string(occ->element ? occ->element : ""));
     g_variant_builder_add(&b, "{sv}", "description",
