@@ -17,6 +17,7 @@ typedef struct {
     char *bus_address;
     char *uri;
     char *config_path;
+    gboolean polkit;
     gboolean verbose;
     gboolean version;
 } SkArgs;
@@ -44,6 +45,8 @@ sk_parse_args(int *argc, char ***argv, SkArgs *args, GError **error)
         { "connect", 'c', 0, G_OPTION_ARG_STRING, &args->uri, "The libvirt URI to manage", "URI" },
         { "config", 0, 0, G_OPTION_ARG_FILENAME, &args->config_path,
           "Configuration file (default " SK_CONFIG_DEFAULT_PATH ", optional)", "FILE" },
+        { "polkit", 0, 0, G_OPTION_ARG_NONE, &args->polkit,
+          "Authorize mutating calls with polkit (the default with --system)", NULL },
         { "verbose", 'v', 0, G_OPTION_ARG_NONE, &args->verbose, "Log debug messages", NULL },
         { "version", 0, 0, G_OPTION_ARG_NONE, &args->version, "Print the version and exit", NULL },
         { NULL },
@@ -189,6 +192,9 @@ main(int argc, char **argv)
     loop = g_main_loop_new(NULL, FALSE);
     daemon = sk_daemon_new(&config, args.uri ? args.uri : sk_default_uri(&args));
     daemon->loop = loop;
+    /* The system bus has callers of every uid: polkit decides. A session bus (or a private
+     * bus, unless --polkit) serves its own user only. */
+    daemon->polkit = args.polkit || (!args.session && !args.bus_address);
     g_signal_connect(bus, "closed", G_CALLBACK(sk_on_bus_closed), daemon);
     g_unix_signal_add(SIGINT, sk_on_signal, daemon);
     g_unix_signal_add(SIGTERM, sk_on_signal, daemon);

@@ -32,6 +32,9 @@ struct _SkDaemon {
     gboolean ready;
     GMainLoop *loop;
     int exit_status;
+    /* Mutating calls are checked with polkit (system bus); otherwise (session bus) only
+     * callers with the daemon's own uid are served. See sk-auth.h. */
+    gboolean polkit;
 };
 
 struct _SkDomainEntry {
