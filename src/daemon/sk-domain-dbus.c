@@ -4,6 +4,7 @@
  * Manager methods resolve the domain and then share the Domain methods' code. */
 #include "sk-domain-dbus.h"
 
+#include "sk-auth.h"
 #include "sk-dbus-util.h"
 #include "sk-error.h"
 
@@ -159,37 +160,88 @@ sk_str_is_blank(const char *str)
     return TRUE;
 }
 
-/* Checks the arguments and queues @func for @entry. @xml and @policy may be NULL. */
-static gboolean
-sk_dbus_dispatch(SkDomainEntry *entry, GDBusMethodInvocation *invocation, SkJobFunc func,
-                 const char *xml, GVariant *options, GVariant *policy)
-{
-    g_autoptr(GError) error = NULL;
-    g_autoptr(SkMetadata) changes = NULL;
+/* A checked request waiting for its authorization. The domain is looked up again by UUID
+ * afterwards: it may have gone while the user answered an authentication dialog. */
+typedef struct {
+    char *uuid;
+    SkJobFunc func;
+    char *xml;
     SkOpOptions opts;
+    SkMetadata *policy;
+} SkPendingCall;
+
+static void
+sk_pending_call_free(SkPendingCall *call)
+{
+    g_free(call->uuid);
+    g_free(call->xml);
+    g_clear_pointer(&call->policy, sk_metadata_free);
+    g_free(call);
+}
+
+static void
+sk_dbus_queue_call(SkDaemon *daemon, GDBusMethodInvocation *invocation, gpointer data)
+{
+    SkPendingCall *call = data;
+    SkDomainEntry *entry = sk_daemon_lookup(daemon, call->uuid);
     SkJob *job;
 
-    if (!sk_dbus_parse_options(options, &opts, &error)) {
+    if (!entry || entry->removed) {
+        sk_dbus_fail(invocation, SK_ERROR_NO_SUCH_DOMAIN, "domain %s no longer exists", call->uuid);
+        return;
+    }
+    if (!daemon->conn) {
+        sk_dbus_fail(invocation, SK_ERROR_UNAVAILABLE, "not connected to libvirt at %s",
+                     daemon->uri);
+        return;
+    }
+    job = sk_job_new(entry, call->func, invocation);
+    job->xml = g_steal_pointer(&call->xml);
+    job->opts = call->opts;
+    job->policy = g_steal_pointer(&call->policy);
+    sk_daemon_queue(entry, job);
+}
+
+/* Checks the arguments, authorizes a mutating @verb (NULL for reads) and queues @func for
+ * @entry. @xml and @policy may be NULL. */
+static gboolean
+sk_dbus_dispatch(SkDomainEntry *entry, GDBusMethodInvocation *invocation, const char *verb,
+                 SkJobFunc func, const char *xml, GVariant *options, GVariant *policy)
+{
+    g_autoptr(GError) error = NULL;
+    SkPendingCall *call;
+
+    if (!sk_dbus_parse_options(options, &(SkOpOptions){ 0 }, &error)) {
         sk_dbus_return_error(invocation, error);
         return TRUE;
     }
     if (xml && sk_str_is_blank(xml))
         return sk_dbus_fail(invocation, SK_ERROR_INVALID_XML, "the device XML is empty");
+    call = g_new0(SkPendingCall, 1);
+    call->uuid = g_strdup(entry->uuid);
+    call->func = func;
+    call->xml = g_strdup(xml);
+    sk_dbus_parse_options(options, &call->opts, NULL);
     if (policy) {
-        changes = sk_metadata_new();
-        if (!sk_dbus_parse_policy(policy, changes, &error)) {
+        call->policy = sk_metadata_new();
+        if (!sk_dbus_parse_policy(policy, call->policy, &error)) {
+            sk_pending_call_free(call);
             sk_dbus_return_error(invocation, error);
             return TRUE;
         }
     }
-    if (!entry->daemon->conn)
+    if (!entry->daemon->conn) {
+        sk_pending_call_free(call);
         return sk_dbus_fail(invocation, SK_ERROR_UNAVAILABLE, "not connected to libvirt at %s",
                             entry->daemon->uri);
-    job = sk_job_new(entry, func, invocation);
-    job->xml = g_strdup(xml);
-    job->opts = opts;
-    job->policy = g_steal_pointer(&changes);
-    sk_daemon_queue(entry, job);
+    }
+    if (!verb) {
+        sk_dbus_queue_call(entry->daemon, invocation, call);
+        sk_pending_call_free(call);
+        return TRUE;
+    }
+    sk_auth_check(entry->daemon, invocation, verb, entry->name, options, sk_dbus_queue_call, call,
+                  (GDestroyNotify)sk_pending_call_free);
     return TRUE;
 }
 
@@ -199,42 +251,43 @@ static gboolean
 sk_on_domain_attach(SkDbusDomain *iface, GDBusMethodInvocation *invocation, const char *xml,
                     GVariant *options, SkDomainEntry *entry)
 {
-    return sk_dbus_dispatch(entry, invocation, sk_job_attach, xml, options, NULL);
+    return sk_dbus_dispatch(entry, invocation, "attach-device", sk_job_attach, xml, options, NULL);
 }
 
 static gboolean
 sk_on_domain_detach(SkDbusDomain *iface, GDBusMethodInvocation *invocation, const char *xml,
                     GVariant *options, SkDomainEntry *entry)
 {
-    return sk_dbus_dispatch(entry, invocation, sk_job_detach, xml, options, NULL);
+    return sk_dbus_dispatch(entry, invocation, "detach-device", sk_job_detach, xml, options, NULL);
 }
 
 static gboolean
 sk_on_domain_plan(SkDbusDomain *iface, GDBusMethodInvocation *invocation, const char *xml,
                   GVariant *options, SkDomainEntry *entry)
 {
-    return sk_dbus_dispatch(entry, invocation, sk_job_plan, xml, options, NULL);
+    return sk_dbus_dispatch(entry, invocation, NULL, sk_job_plan, xml, options, NULL);
 }
 
 static gboolean
 sk_on_domain_slots(SkDbusDomain *iface, GDBusMethodInvocation *invocation, GVariant *options,
                    SkDomainEntry *entry)
 {
-    return sk_dbus_dispatch(entry, invocation, sk_job_slots, NULL, options, NULL);
+    return sk_dbus_dispatch(entry, invocation, NULL, sk_job_slots, NULL, options, NULL);
 }
 
 static gboolean
 sk_on_domain_set_policy(SkDbusDomain *iface, GDBusMethodInvocation *invocation, GVariant *policy,
                         GVariant *options, SkDomainEntry *entry)
 {
-    return sk_dbus_dispatch(entry, invocation, sk_job_set_policy, NULL, options, policy);
+    return sk_dbus_dispatch(entry, invocation, "policy", sk_job_set_policy, NULL, options, policy);
 }
 
 static gboolean
 sk_on_domain_reconcile(SkDbusDomain *iface, GDBusMethodInvocation *invocation, GVariant *options,
                        SkDomainEntry *entry)
 {
-    return sk_dbus_dispatch(entry, invocation, sk_job_reconcile_method, NULL, options, NULL);
+    return sk_dbus_dispatch(entry, invocation, "reconcile", sk_job_reconcile_method, NULL, options,
+                            NULL);
 }
 
 void
@@ -263,6 +316,7 @@ sk_domain_dbus_export(SkDomainEntry *entry)
     g_signal_connect(entry->iface, "handle-get-slots", G_CALLBACK(sk_on_domain_slots), entry);
     g_signal_connect(entry->iface, "handle-set-policy", G_CALLBACK(sk_on_domain_set_policy), entry);
     g_signal_connect(entry->iface, "handle-reconcile", G_CALLBACK(sk_on_domain_reconcile), entry);
+    sk_auth_guard_skeleton(daemon, G_DBUS_INTERFACE_SKELETON(entry->iface));
     sk_dbus_object_skeleton_set_domain(entry->object, entry->iface);
     g_dbus_object_manager_server_export(daemon->object_manager,
                                         G_DBUS_OBJECT_SKELETON(entry->object));
@@ -355,7 +409,9 @@ sk_on_manager_attach(SkDbusManager *iface, GDBusMethodInvocation *invocation, co
 {
     SkDomainEntry *entry = sk_manager_resolve(daemon, invocation, domain);
 
-    return entry ? sk_dbus_dispatch(entry, invocation, sk_job_attach, xml, options, NULL) : TRUE;
+    return entry ? sk_dbus_dispatch(entry, invocation, "attach-device", sk_job_attach, xml, options,
+                                    NULL)
+                 : TRUE;
 }
 
 static gboolean
@@ -364,7 +420,9 @@ sk_on_manager_detach(SkDbusManager *iface, GDBusMethodInvocation *invocation, co
 {
     SkDomainEntry *entry = sk_manager_resolve(daemon, invocation, domain);
 
-    return entry ? sk_dbus_dispatch(entry, invocation, sk_job_detach, xml, options, NULL) : TRUE;
+    return entry ? sk_dbus_dispatch(entry, invocation, "detach-device", sk_job_detach, xml, options,
+                                    NULL)
+                 : TRUE;
 }
 
 static gboolean
@@ -373,7 +431,8 @@ sk_on_manager_plan(SkDbusManager *iface, GDBusMethodInvocation *invocation, cons
 {
     SkDomainEntry *entry = sk_manager_resolve(daemon, invocation, domain);
 
-    return entry ? sk_dbus_dispatch(entry, invocation, sk_job_plan, xml, options, NULL) : TRUE;
+    return entry ? sk_dbus_dispatch(entry, invocation, NULL, sk_job_plan, xml, options, NULL)
+                 : TRUE;
 }
 
 static gboolean
@@ -382,7 +441,8 @@ sk_on_manager_slots(SkDbusManager *iface, GDBusMethodInvocation *invocation, con
 {
     SkDomainEntry *entry = sk_manager_resolve(daemon, invocation, domain);
 
-    return entry ? sk_dbus_dispatch(entry, invocation, sk_job_slots, NULL, options, NULL) : TRUE;
+    return entry ? sk_dbus_dispatch(entry, invocation, NULL, sk_job_slots, NULL, options, NULL)
+                 : TRUE;
 }
 
 static gboolean
@@ -391,8 +451,15 @@ sk_on_manager_set_policy(SkDbusManager *iface, GDBusMethodInvocation *invocation
 {
     SkDomainEntry *entry = sk_manager_resolve(daemon, invocation, domain);
 
-    return entry ? sk_dbus_dispatch(entry, invocation, sk_job_set_policy, NULL, options, policy)
+    return entry ? sk_dbus_dispatch(entry, invocation, "policy", sk_job_set_policy, NULL, options,
+                                    policy)
                  : TRUE;
+}
+
+static void
+sk_dbus_reconcile_all(SkDaemon *daemon, GDBusMethodInvocation *invocation, gpointer data)
+{
+    sk_daemon_reconcile_all(daemon, invocation);
 }
 
 static gboolean
@@ -407,11 +474,13 @@ sk_on_manager_reconcile(SkDbusManager *iface, GDBusMethodInvocation *invocation,
         if (!sk_dbus_parse_options(options, &opts, &error))
             sk_dbus_return_error(invocation, error);
         else
-            sk_daemon_reconcile_all(daemon, invocation);
+            sk_auth_check(daemon, invocation, "reconcile", NULL, options, sk_dbus_reconcile_all,
+                          NULL, NULL);
         return TRUE;
     }
     entry = sk_manager_resolve(daemon, invocation, domain);
-    return entry ? sk_dbus_dispatch(entry, invocation, sk_job_reconcile_method, NULL, options, NULL)
+    return entry ? sk_dbus_dispatch(entry, invocation, "reconcile", sk_job_reconcile_method, NULL,
+                                    options, NULL)
                  : TRUE;
 }
 
@@ -436,6 +505,7 @@ sk_manager_dbus_export(SkDaemon *daemon)
                      daemon);
     g_signal_connect(daemon->manager, "handle-reconcile", G_CALLBACK(sk_on_manager_reconcile),
                      daemon);
+    sk_auth_guard_skeleton(daemon, G_DBUS_INTERFACE_SKELETON(daemon->manager));
     /* The object manager only exports objects below its own path, so the Manager interface
      * sits next to it at the same path, exported directly. */
     if (!g_dbus_interface_skeleton_export(G_DBUS_INTERFACE_SKELETON(daemon->manager), daemon->bus,

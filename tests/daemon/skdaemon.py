@@ -81,13 +81,14 @@ BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Config
 class PrivateBus:
     """A dbus-daemon of its own, in a temporary directory, for one test module."""
 
-    def __init__(self):
+    def __init__(self, config=BUS_CONFIG, **fmt):
+        """@config: a busconfig template; {dir} is the bus's directory, @fmt the rest."""
         if not shutil.which("dbus-daemon"):
             unavailable("dbus-daemon is not installed (apt-get install dbus-daemon)")
         self.dir = tempfile.mkdtemp(prefix="skdt-bus-")
         conf = os.path.join(self.dir, "bus.conf")
         with open(conf, "w") as f:
-            f.write(BUS_CONFIG.format(dir=self.dir))
+            f.write(config.format(dir=self.dir, **fmt))
         self.log_path = os.path.join(self.dir, "dbus-daemon.log")
         with open(self.log_path, "w") as log:
             self.proc = subprocess.Popen(
@@ -168,6 +169,7 @@ class Service:
         self.proc = None
         self.log_path = None
         self.runs = 0
+        self.extra_args = []  # more slotkeeperd options, e.g. ["--polkit"]
         self.config = os.path.join(workdir, "slotkeeper.conf")
         with open(self.config, "w") as f:
             f.write(ISOLATED_CONFIG if ISOLATED else "")
@@ -181,7 +183,7 @@ class Service:
         env = dict(os.environ, G_MESSAGES_DEBUG="all")
         env.pop("NOTIFY_SOCKET", None)
         cmd = [self.path, "--bus-address", self.bus.address, "--connect", URI,
-               "--config", self.config, "--verbose"]
+               "--config", self.config, "--verbose"] + self.extra_args
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
         log.close()
         deadline = time.monotonic() + START_TIMEOUT
