@@ -2,16 +2,68 @@
  * replies into text or JSON). */
 #include "sk-cli-dbus.h"
 
+#include <glib-unix.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "sk-cli-offline.h"
 #include "sk-cli-output.h"
 
 /* ---- the bus ---- */
 
+/* Like systemctl: a change asked for from a terminal may need a password, and without a desktop
+ * agent polkit can only ask through a text agent that this process starts for its session. */
+static void
+sk_on_agent_open(SkOnBus *bus)
+{
+    g_autofree char *agent = NULL;
+    g_autofree char *fd_arg = NULL;
+    g_autoptr(GError) error = NULL;
+    int notify[2];
+    GPollFD poll_fd;
+    char byte;
+
+    if (bus->agent || bus->user || bus->no_ask_password || geteuid() == 0 || !isatty(STDIN_FILENO))
+        return;
+    agent = g_find_program_in_path("pkttyagent");
+    if (!agent || !g_unix_open_pipe(notify, FD_CLOEXEC, NULL))
+        return;
+    fd_arg = g_strdup_printf("%d", notify[1]);
+    {
+        const char *argv[] = { agent, "--notify-fd", fd_arg, "--fallback", NULL };
+        const int source_fds[] = { notify[1] };
+
+        /* The write end keeps its number in the child; pkttyagent closes it once registered. */
+        if (!g_spawn_async_with_pipes_and_fds(NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, -1, -1,
+                                              -1, source_fds, source_fds, 1, &bus->agent, NULL,
+                                              NULL, NULL, &error))
+            g_debug("cannot start pkttyagent: %s", error->message);
+    }
+    close(notify[1]);
+    poll_fd.fd = notify[0];
+    poll_fd.events = G_IO_IN | G_IO_HUP;
+    if (bus->agent && g_poll(&poll_fd, 1, 5000) > 0)
+        (void)!read(notify[0], &byte, 1);
+    close(notify[0]);
+}
+
+static void
+sk_on_agent_close(SkOnBus *bus)
+{
+    if (!bus->agent)
+        return;
+    kill(bus->agent, SIGTERM);
+    waitpid(bus->agent, NULL, 0);
+    g_spawn_close_pid(bus->agent);
+    bus->agent = 0;
+}
+
 void
 sk_on_bus_clear(SkOnBus *bus)
 {
+    sk_on_agent_close(bus);
     g_clear_object(&bus->conn);
     g_clear_pointer(&bus->form, g_free);
     g_clear_pointer(&bus->offline, g_free);
@@ -63,9 +115,13 @@ sk_on_call(SkOnBus *bus, const char *path, const char *iface, const char *method
            const char *reply_type, int timeout, GError **error)
 {
     g_autoptr(GError) local = NULL;
-    GVariant *reply = g_dbus_connection_call_sync(
-        bus->conn, SK_BUS_NAME, path, iface, method, params,
-        reply_type ? G_VARIANT_TYPE(reply_type) : NULL, bus->flags, timeout, NULL, &local);
+    GVariant *reply;
+
+    if (timeout == SK_CALL_TIMEOUT_CHANGE)
+        sk_on_agent_open(bus);
+    reply = g_dbus_connection_call_sync(bus->conn, SK_BUS_NAME, path, iface, method, params,
+                                        reply_type ? G_VARIANT_TYPE(reply_type) : NULL, bus->flags,
+                                        timeout, NULL, &local);
 
     if (reply)
         return reply;

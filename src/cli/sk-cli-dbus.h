@@ -35,6 +35,7 @@ typedef struct {
     gboolean user;
     GDBusCallFlags flags;
     gboolean no_ask_password;
+    GPid agent;    /* pkttyagent, while a change may need a password */
     char *form;    /* what the user ran, "list" or "plan DOMAIN", for messages */
     char *offline; /* the offline form that needs no service, or NULL */
 } SkOnBus;
