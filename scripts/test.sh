@@ -1,7 +1,9 @@
 #!/bin/bash
 # The whole test suite, as root on Debian 12: prepares the host (packages, libvirtd), builds
-# build/ and runs every suite (unit, style, cli, integration), then builds build-asan/ with
-# ASan+UBSan and runs the unit and CLI suites there. The last line is
+# build/ (warnings are errors under CI) and runs the suites that need no libvirtd there, builds
+# build-asan/ with ASan+UBSan and runs every suite there (unit, style, cli, install,
+# integration, daemon: the service itself runs sanitized), then runs the fuzzers for a bounded
+# time (SK_FUZZ_SECONDS, default 60, per target). The last line is
 # "N passed, N failed, N skipped",
 # counted from meson's test logs; the exit status is non-zero when anything failed.
 #
@@ -93,17 +95,25 @@ run_suites() {
         fail_step "building build/"
         return
     fi
-    note "build/: meson test (unit, style, integration)"
-    meson test -C build --print-errorlogs || check_log build
+    # The suites that need libvirtd run once, in the sanitizer build below; this build (with
+    # the CI warning flags) runs the rest.
+    note "build/: meson test (unit, style, cli, install)"
+    meson test -C build --no-suite integration --no-suite daemon --print-errorlogs ||
+        check_log build
 
     note "build-asan/: configure and build with -fsanitize=address,undefined"
     if ! configure build-asan -Db_sanitize=address,undefined -Db_lundef=false \
-        -Dintegration_tests=disabled -Ddaemon=enabled || ! meson compile -C build-asan; then
+        -Dintegration_tests="$integration" -Ddaemon=enabled || ! meson compile -C build-asan; then
         fail_step "building build-asan/"
         return
     fi
-    note "build-asan/: meson test --suite unit --suite cli"
-    meson test -C build-asan --suite unit --suite cli --print-errorlogs || check_log build-asan
+    note "build-asan/: meson test (every suite, the service under ASan/UBSan)"
+    # UBSan only prints by default: make each report fail the test that caused it.
+    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+        meson test -C build-asan --print-errorlogs || check_log build-asan
+
+    note "fuzzing: each libFuzzer target for ${SK_FUZZ_SECONDS:-60}s"
+    scripts/fuzz.sh "${SK_FUZZ_SECONDS:-60}" || fail_step "scripts/fuzz.sh"
 }
 
 run_suites

@@ -84,11 +84,16 @@ def test_events_of_a_domain_life(client, domains, monitor):
     assert ev["message"].strip(), ev
 
     # The monitor printed them, naming the domain.
+    kinds = ("attached", "detached", "refused")
+
+    def lines():
+        return [line for line in monitor().splitlines() if name in line]
+
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and monitor().count(name) < 5:
+    while time.monotonic() < deadline and not all(any(k in x for x in lines()) for k in kinds):
         time.sleep(0.2)
     text = monitor()
-    lines = [line for line in text.splitlines() if name in line]
-    for kind in ("attached", "detached", "refused"):
-        assert any(kind in line for line in lines), \
+    found = lines()
+    for kind in kinds:
+        assert any(kind in line for line in found), \
             f"monitor printed no {kind!r} line for {name}:\n{text}"
