@@ -8,7 +8,7 @@ set -euo pipefail
 
 build_packages=(
     meson ninja-build pkg-config gcc libglib2.0-dev libvirt-dev libxml2-dev libjson-glib-dev
-    libsystemd-dev libvirt-glib-1.0-dev clang-format
+    libsystemd-dev libvirt-glib-1.0-dev clang-format libpolkit-gobject-1-dev libdbus-1-dev
 )
 runtime_packages=(
     libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system libvirt-clients
