@@ -9,11 +9,12 @@ set -euo pipefail
 build_packages=(
     meson ninja-build pkg-config gcc libglib2.0-dev libvirt-dev libxml2-dev libjson-glib-dev
     libsystemd-dev libvirt-glib-1.0-dev clang-format libpolkit-gobject-1-dev libdbus-1-dev
+    clang libclang-rt-14-dev valgrind
 )
 runtime_packages=(
     libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system libvirt-clients
     qemu-system-x86 qemu-system-arm qemu-utils virtinst python3-libvirt python3-gi
-    python3-pytest python3-lxml dbus busybox-static cpio
+    python3-pytest python3-lxml dbus busybox-static cpio polkitd
 )
 uri=qemu:///system
 packages_only=false

@@ -2,12 +2,15 @@
  * the system bus (default) or the session bus (--user), rendered as a table or as JSON. */
 #include "sk-cli-online.h"
 
+#include <errno.h>
+#include <glib/gstdio.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "sk-cli-dbus.h"
 #include "sk-cli-output.h"
+#include "sk-xml.h"
 
 /* ---- arguments ---- */
 
@@ -112,29 +115,36 @@ sk_on_check_affect(const SkCliAffect *a, GError **error)
 static char *
 sk_on_read_device(const char *path, GError **error)
 {
-    g_autoptr(GError) local = NULL;
-    char *text = NULL;
+    g_autofree char *text = g_malloc(SK_XML_DEVICE_MAX_SIZE + 2);
+    const char *label = g_str_equal(path, "-") ? "stdin" : path;
+    FILE *f = g_str_equal(path, "-") ? stdin : g_fopen(path, "rb");
+    size_t n;
+    gboolean failed;
 
-    if (g_str_equal(path, "-")) {
-        GString *buf = g_string_new(NULL);
-        char chunk[4096];
-        size_t n;
-
-        while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0)
-            g_string_append_len(buf, chunk, (gssize)n);
-        if (ferror(stdin)) {
-            g_string_free(buf, TRUE);
-            g_set_error(error, SK_CLI_ERROR, SK_CLI_ERROR_FAILED,
-                        "cannot read the device XML from stdin");
-            return NULL;
-        }
-        return g_string_free(buf, FALSE);
-    }
-    if (!g_file_get_contents(path, &text, NULL, &local)) {
-        g_set_error(error, SK_CLI_ERROR, SK_CLI_ERROR_FAILED, "%s", local->message);
+    if (!f) {
+        g_set_error(error, SK_CLI_ERROR, SK_CLI_ERROR_FAILED, "cannot open %s: %s", path,
+                    g_strerror(errno));
         return NULL;
     }
-    return text;
+    /* One byte past the service's limit tells "too large" without reading /dev/zero to the
+     * end. */
+    n = fread(text, 1, SK_XML_DEVICE_MAX_SIZE + 1, f);
+    failed = ferror(f);
+    if (f != stdin)
+        fclose(f);
+    if (failed) {
+        g_set_error(error, SK_CLI_ERROR, SK_CLI_ERROR_FAILED, "cannot read the device XML from %s",
+                    label);
+        return NULL;
+    }
+    if (n > SK_XML_DEVICE_MAX_SIZE) {
+        g_set_error(error, SK_CLI_ERROR, SK_CLI_ERROR_FAILED,
+                    "the device XML in %s is too large: more than %d bytes", label,
+                    SK_XML_DEVICE_MAX_SIZE);
+        return NULL;
+    }
+    text[n] = '\0';
+    return g_steal_pointer(&text);
 }
 
 /* ---- list ---- */

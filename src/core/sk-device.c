@@ -947,7 +947,7 @@ sk_device_new_from_xml(const char *xml, gsize len, const SkMachineInfo *mi, GErr
     xmlDoc *doc;
 
     g_return_val_if_fail(xml != NULL, NULL);
-    doc = sk_xml_parse(xml, len, "device XML", error);
+    doc = sk_xml_parse_limited(xml, len, "device XML", &sk_xml_device_limits, error);
     return doc != NULL ? sk_device_new_from_doc(doc, mi, error) : NULL;
 }
 
@@ -957,7 +957,7 @@ sk_device_new_from_file(const char *path, const SkMachineInfo *mi, GError **erro
     xmlDoc *doc;
 
     g_return_val_if_fail(path != NULL, NULL);
-    doc = sk_xml_parse_file(path, "device XML", error);
+    doc = sk_xml_parse_file_limited(path, "device XML", &sk_xml_device_limits, error);
     return doc != NULL ? sk_device_new_from_doc(doc, mi, error) : NULL;
 }
 

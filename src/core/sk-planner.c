@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include "sk-xml.h"
+
 #define SK_MAX_INDEX 255
 #define SK_MAX_SETS 2 /* persistent and running */
 
@@ -145,14 +147,17 @@ sk_legacy_bridge_to_string(SkLegacyBridge mode)
 gboolean
 sk_legacy_bridge_from_string(const char *str, SkLegacyBridge *mode, GError **error)
 {
+    g_autofree char *shown = NULL;
+
     for (guint i = 0; str != NULL && i < G_N_ELEMENTS(sk_legacy_bridge_names); i++) {
         if (g_str_equal(str, sk_legacy_bridge_names[i])) {
             *mode = (SkLegacyBridge)i;
             return TRUE;
         }
     }
+    shown = sk_xml_excerpt(str, 64);
     g_set_error(error, SK_ERROR, SK_ERROR_INVALID_ARGUMENT,
-                "invalid legacy-bridge policy '%s': expected lazy, eager or never", str ? str : "");
+                "invalid legacy-bridge policy '%s': expected lazy, eager or never", shown);
     return FALSE;
 }
 

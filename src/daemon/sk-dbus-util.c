@@ -2,6 +2,7 @@
 #include "sk-dbus-util.h"
 
 #include "sk-error.h"
+#include "sk-xml.h"
 
 void
 sk_dbus_register_errors(void)
@@ -48,11 +49,70 @@ sk_dbus_option_type(const char *key, GVariant *value, const GVariantType *type, 
 {
     if (g_variant_is_of_type(value, type))
         return TRUE;
+    g_autofree char *shown = sk_xml_excerpt(key, 64);
+    g_autofree char *actual = sk_xml_excerpt(g_variant_get_type_string(value), 64);
+
     g_set_error(error, SK_ERROR, SK_ERROR_INVALID_ARGUMENT,
-                "option '%s' must have type '%.*s', not '%s'", key,
+                "option '%s' must have type '%.*s', not '%s'", shown,
                 (int)g_variant_type_get_string_length(type), g_variant_type_peek_string(type),
-                g_variant_get_type_string(value));
+                actual);
     return FALSE;
+}
+
+gboolean
+sk_dbus_check_domain_arg(const char *domain, GError **error)
+{
+    gsize len = strlen(domain);
+    const char *end = NULL;
+
+    if (len > SK_DBUS_MAX_DOMAIN_ARG) {
+        g_set_error(error, SK_ERROR, SK_ERROR_INVALID_ARGUMENT,
+                    "domain name or UUID is too long: %" G_GSIZE_FORMAT " bytes (limit %d)", len,
+                    SK_DBUS_MAX_DOMAIN_ARG);
+        return FALSE;
+    }
+    if (!g_utf8_validate(domain, (gssize)len, &end)) {
+        g_set_error(error, SK_ERROR, SK_ERROR_INVALID_ARGUMENT,
+                    "domain name or UUID is not valid UTF-8 (at byte %d)", (int)(end - domain));
+        return FALSE;
+    }
+    for (const char *p = domain; *p != '\0'; p++) {
+        if (g_ascii_iscntrl(*p)) {
+            g_set_error(error, SK_ERROR, SK_ERROR_INVALID_ARGUMENT,
+                        "domain name or UUID contains control character 0x%02x (at byte %d)",
+                        (guint)(guchar)*p, (int)(p - domain));
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
+gboolean
+sk_dbus_check_device_xml(const char *xml, GError **error)
+{
+    gsize len = strlen(xml);
+
+    if (len > SK_DBUS_MAX_DEVICE_XML) {
+        g_set_error(error, SK_ERROR, SK_ERROR_INVALID_ARGUMENT,
+                    "device XML is too large: %" G_GSIZE_FORMAT " bytes (limit %d)", len,
+                    SK_DBUS_MAX_DEVICE_XML);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static gboolean
+sk_dbus_check_dict_size(GVariant *dict, const char *what, GError **error)
+{
+    gsize n = g_variant_n_children(dict);
+
+    if (n > SK_DBUS_MAX_OPTIONS) {
+        g_set_error(error, SK_ERROR, SK_ERROR_INVALID_ARGUMENT,
+                    "too many %s: %" G_GSIZE_FORMAT " entries (limit %d)", what, n,
+                    SK_DBUS_MAX_OPTIONS);
+        return FALSE;
+    }
+    return TRUE;
 }
 
 gboolean
@@ -63,6 +123,8 @@ sk_dbus_parse_options(GVariant *options, SkOpOptions *opts, GError **error)
     GVariant *value;
 
     memset(opts, 0, sizeof(*opts));
+    if (!sk_dbus_check_dict_size(options, "options", error))
+        return FALSE;
     g_variant_iter_init(&iter, options);
     while (g_variant_iter_loop(&iter, "{&sv}", &key, &value)) {
         gboolean *target = NULL;
@@ -91,8 +153,10 @@ sk_dbus_parse_options(GVariant *options, SkOpOptions *opts, GError **error)
             }
             str = g_variant_get_string(value, NULL);
             if (!g_str_equal(str, "yes") && !g_str_equal(str, "no")) {
+                g_autofree char *shown = sk_xml_excerpt(str, 64);
+
                 g_set_error(error, SK_ERROR, SK_ERROR_INVALID_ARGUMENT,
-                            "option 'hotplug-require' must be 'yes' or 'no', not '%s'", str);
+                            "option 'hotplug-require' must be 'yes' or 'no', not '%s'", shown);
                 g_variant_unref(value);
                 return FALSE;
             }
@@ -100,10 +164,12 @@ sk_dbus_parse_options(GVariant *options, SkOpOptions *opts, GError **error)
             opts->hotplug_require = g_str_equal(str, "yes");
             continue;
         }
+        g_autofree char *shown = sk_xml_excerpt(key, 64);
+
         g_set_error(error, SK_ERROR, SK_ERROR_INVALID_ARGUMENT,
                     "unknown option '%s' (known: live, config, hotplug-require, inactive, "
                     "auth.no_user_interaction)",
-                    key);
+                    shown);
         g_variant_unref(value);
         return FALSE;
     }
@@ -118,6 +184,8 @@ sk_dbus_parse_policy(GVariant *policy, SkMetadata *changes, GError **error)
     GVariant *value;
     gboolean ok = TRUE;
 
+    if (!sk_dbus_check_dict_size(policy, "policy entries", error))
+        return FALSE;
     g_variant_iter_init(&iter, policy);
     while (ok && g_variant_iter_loop(&iter, "{&sv}", &key, &value)) {
         if (g_str_equal(key, "spare-ports")) {
@@ -146,9 +214,11 @@ sk_dbus_parse_policy(GVariant *policy, SkMetadata *changes, GError **error)
                 changes->managed = g_variant_get_boolean(value);
             }
         } else {
+            g_autofree char *shown = sk_xml_excerpt(key, 64);
+
             g_set_error(error, SK_ERROR, SK_ERROR_INVALID_ARGUMENT,
                         "unknown policy key '%s' (known: spare-ports, legacy-bridge, managed)",
-                        key);
+                        shown);
             ok = FALSE;
         }
         if (!ok)

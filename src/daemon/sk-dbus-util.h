@@ -23,10 +23,25 @@ void sk_dbus_return_error(GDBusMethodInvocation *invocation, const GError *error
 /* The full D-Bus error name for @code. */
 char *sk_dbus_error_name(SkErrorCode code);
 
+/* Limits on request arguments (hostile callers). All are refused with
+ * SK_ERROR_INVALID_ARGUMENT, before any libvirt call, with the limit and the value in the
+ * message. Device XML is also held to sk_xml_device_limits (sk-xml.h) when it is parsed. */
+#define SK_DBUS_MAX_OPTIONS 32       /* entries in an options or policy a{sv} */
+#define SK_DBUS_MAX_DOMAIN_ARG 1024  /* bytes in a domain name or UUID argument */
+#define SK_DBUS_MAX_DEVICE_XML 65536 /* bytes of device XML (= SK_XML_DEVICE_MAX_SIZE) */
+
+/* A domain name/UUID argument: at most SK_DBUS_MAX_DOMAIN_ARG bytes, valid UTF-8, no control
+ * characters (D-Bus already guarantees UTF-8 without NUL; callers of the C API may not). */
+gboolean sk_dbus_check_domain_arg(const char *domain, GError **error);
+/* Device XML argument: at most SK_DBUS_MAX_DEVICE_XML bytes, checked before it is queued. */
+gboolean sk_dbus_check_device_xml(const char *xml, GError **error);
+
 /* Parses options (live b, config b, hotplug-require s yes|no, inactive b,
- * auth.no_user_interaction b). Errors: SK_ERROR_INVALID_ARGUMENT. */
+ * auth.no_user_interaction b); at most SK_DBUS_MAX_OPTIONS entries, unknown keys refused.
+ * Errors: SK_ERROR_INVALID_ARGUMENT. */
 gboolean sk_dbus_parse_options(GVariant *options, SkOpOptions *opts, GError **error);
-/* Parses SetPolicy's dictionary (spare-ports u, legacy-bridge s, managed b) into @changes. */
+/* Parses SetPolicy's dictionary (spare-ports u, legacy-bridge s, managed b) into @changes; at
+ * most SK_DBUS_MAX_OPTIONS entries. */
 gboolean sk_dbus_parse_policy(GVariant *policy, SkMetadata *changes, GError **error);
 
 /* Plan's a{sv}: ok, address, effect, controllers, reasons, device, and on refusal error,

@@ -211,6 +211,11 @@ sk_dbus_dispatch(SkDomainEntry *entry, GDBusMethodInvocation *invocation, const 
     g_autoptr(GError) error = NULL;
     SkPendingCall *call;
 
+    /* Before anything is copied into the queue. */
+    if (xml && !sk_dbus_check_device_xml(xml, &error)) {
+        sk_dbus_return_error(invocation, error);
+        return TRUE;
+    }
     if (!sk_dbus_parse_options(options, &(SkOpOptions){ 0 }, &error)) {
         sk_dbus_return_error(invocation, error);
         return TRUE;
@@ -382,8 +387,11 @@ static SkDomainEntry *
 sk_manager_resolve(SkDaemon *daemon, GDBusMethodInvocation *invocation, const char *domain)
 {
     SkDomainEntry *entry = NULL;
+    g_autoptr(GError) error = NULL;
 
-    if (!daemon->conn)
+    if (!sk_dbus_check_domain_arg(domain, &error))
+        sk_dbus_return_error(invocation, error);
+    else if (!daemon->conn)
         sk_dbus_fail(invocation, SK_ERROR_UNAVAILABLE, "not connected to libvirt at %s",
                      daemon->uri);
     else if (!(entry = sk_daemon_lookup(daemon, domain)))

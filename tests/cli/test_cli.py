@@ -494,6 +494,10 @@ BAD_INPUT = [
     ("xxe-domain", ["slots", "--domain-xml", "{w}/xxe-domain.xml"], ["DOCTYPE"]),
     ("laughs-device", ["plan", "--domain-xml", fx("q35-default"), "{w}/laughs-device.xml"],
      ["DOCTYPE"]),
+    # Endless input: read only up to the limit.
+    ("dev-zero-domain", ["slots", "--domain-xml", "/dev/zero"], ["too large", "10485760"]),
+    ("dev-zero-device", ["plan", "--domain-xml", fx("q35-default"), "/dev/zero"],
+     ["too large", "65536"]),
 ]
 
 
@@ -581,6 +585,58 @@ def test_xxe_does_not_read_files(cli):
         proc = cli.run(*args)
         assert proc.returncode == 1
         assert "SK-SECRET-MARKER" not in proc.stdout + proc.stderr
+
+
+# Hostile inputs: the limits of src/core/sk-xml.h (device XML: 64 KiB, nesting 32, 1024
+# elements, 64 attributes per element, attribute values of 4 KiB; domain XML: 10 MiB, nesting
+# 128), encoded DOCTYPEs, NUL bytes and addresses out of range. The offline verbs use the same
+# core as the service, so the limits and messages are the same.
+_NIC_HEAD = "<interface type='user'><model type='virtio'/>"
+_NIC_TAIL = "</interface>"
+_DOMAIN = open(fx("q35-default"), encoding="utf-8").read() if os.path.isfile(fx("q35-default")) \
+    else "<domain/>"
+HOSTILE_FILES = [
+    # (id, verb args before the file, file content (bytes), words the message must contain)
+    ("device-size", ["plan", "--domain-xml", fx("q35-default")],
+     (_NIC_HEAD + " " * 65536 + _NIC_TAIL).encode(), ["too large", "limit 65536"]),
+    ("device-depth", ["plan", "--domain-xml", fx("q35-default")],
+     (_NIC_HEAD + "<x>" * 40 + "</x>" * 40 + _NIC_TAIL).encode(), ["depth 33", "limit 32"]),
+    ("device-elements", ["plan", "--domain-xml", fx("q35-default")],
+     (_NIC_HEAD + "<a/>" * 1100 + _NIC_TAIL).encode(), ["too many elements", "limit 1024"]),
+    ("device-attributes", ["plan", "--domain-xml", fx("q35-default")],
+     ("<interface type='user'" + "".join(f" a{i}='x'" for i in range(65)) + ">"
+      "<model type='virtio'/>" + _NIC_TAIL).encode(), ["too many attributes", "limit 64"]),
+    ("device-attribute-length", ["plan", "--domain-xml", fx("q35-default")],
+     (_NIC_HEAD + "<alias name='" + "v" * 4097 + "'/>" + _NIC_TAIL).encode(),
+     ["4097 bytes", "limit 4096"]),
+    ("device-nul", ["plan", "--domain-xml", fx("q35-default")],
+     (_NIC_HEAD + _NIC_TAIL).encode() + b"\0<disk/>", ["NUL"]),
+    ("device-utf7-doctype", ["plan", "--domain-xml", fx("q35-default")],
+     b"<?xml version='1.0' encoding='UTF-7'?>\n+ADw-+ACE-DOCTYPE i SYSTEM "
+     b"'file:///etc/passwd'+AD4-<interface type='user'/>", ["DOCTYPE"]),
+    ("device-two-roots", ["plan", "--domain-xml", fx("q35-default")],
+     (_NIC_HEAD + _NIC_TAIL + _NIC_HEAD + _NIC_TAIL).encode(), ["Extra content"]),
+    ("device-bus-out-of-range", ["plan", "--domain-xml", fx("q35-default"), "--config"],
+     (_NIC_HEAD + "<address type='pci' bus='0x100'/>" + _NIC_TAIL).encode(), ["bus='0x100'"]),
+    ("device-function-junk", ["plan", "--domain-xml", fx("q35-default"), "--config"],
+     (_NIC_HEAD + "<address type='pci' function='0x1g'/>" + _NIC_TAIL).encode(), ["function"]),
+    ("domain-depth", ["slots", "--domain-xml"],
+     _DOMAIN.replace("</domain>", "<metadata>" + "<x>" * 200 + "</x>" * 200 +
+                     "</metadata></domain>").encode(), ["depth 129", "limit 128"]),
+    ("domain-size", ["reserve", "--domain-xml"],
+     _DOMAIN.encode() + b" " * (10 * 1024 * 1024), ["too large", "limit 10485760"]),
+]
+
+
+@pytest.mark.parametrize("args,content,words", [c[1:] for c in HOSTILE_FILES],
+                         ids=[c[0] for c in HOSTILE_FILES])
+def test_hostile_input(cli, args, content, words):
+    path = cli.path("hostile.xml")
+    with open(path, "wb") as f:
+        f.write(content)
+    line = cli.fails(1, [*args, path], words)
+    assert len(line) < 2048, f"message of {len(line)} bytes"
+    assert "root:" not in line
 
 
 # ---------------------------------------------------------------------------------------------
