@@ -5,6 +5,7 @@
 #include "sk-daemon.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <libvirt/virterror.h>
 #include <systemd/sd-daemon.h>
 
@@ -12,7 +13,8 @@
 #include "sk-domain-dbus.h"
 #include "sk-error.h"
 
-#define SK_RECONNECT_SECONDS 3
+#define SK_RECONNECT_FIRST_MS 500
+#define SK_RECONNECT_MAX_MS 8000
 
 struct _SkJobGroup {
     GDBusMethodInvocation *invocation;
@@ -202,6 +204,12 @@ sk_daemon_run_next(SkDomainEntry *entry)
             sk_job_free(job);
             continue;
         }
+        if (entry->daemon->stopping) {
+            /* A job finished during sk_daemon_free(): the pool takes no more, and
+             * sk_daemon_free() drops what is still queued. */
+            g_queue_push_head(&entry->jobs, job);
+            break;
+        }
         entry->busy = TRUE;
         g_thread_pool_push(entry->daemon->pool, job, NULL);
     }
@@ -235,8 +243,9 @@ sk_daemon_job_done(gpointer data)
         else
             sk_dbus_return_error(job->invocation, job->error);
     }
+    /* A domain that is gone has nothing left to reconcile: Reconcile() of all is not a failure. */
     if (job->group)
-        sk_job_group_done(job->group, job->error);
+        sk_job_group_done(job->group, job->gone ? NULL : job->error);
     entry->busy = FALSE;
     if (job->gone)
         sk_daemon_remove_domain(daemon, entry);
@@ -245,46 +254,106 @@ sk_daemon_job_done(gpointer data)
     return G_SOURCE_REMOVE;
 }
 
+/* A worker thread's libvirt connection and the daemon's connection generation it was opened
+ * in: after libvirtd restarts every worker drops its old connection, even one that has not
+ * noticed yet that it is dead. */
+typedef struct {
+    virConnectPtr conn;
+    gint generation;
+} SkWorkerConn;
+
 static void
-sk_worker_conn_close(gpointer conn)
+sk_worker_conn_free(gpointer data)
 {
-    virConnectClose(conn);
+    SkWorkerConn *wc = data;
+
+    if (wc->conn)
+        virConnectClose(wc->conn);
+    g_free(wc);
 }
 
 /* Each worker thread has its own libvirt connection: calls on one connection queue behind
  * each other in libvirtd, so a slow operation (a live detach waiting for the guest) would
  * otherwise stall every other domain. */
-static GPrivate sk_worker_conn = G_PRIVATE_INIT(sk_worker_conn_close);
+static GPrivate sk_worker_conn = G_PRIVATE_INIT(sk_worker_conn_free);
 
 static virConnectPtr
-sk_daemon_worker_conn(SkDaemon *daemon)
+sk_daemon_worker_conn(SkDaemon *daemon, GError **error)
 {
-    virConnectPtr conn = g_private_get(&sk_worker_conn);
+    SkWorkerConn *wc = g_private_get(&sk_worker_conn);
+    gint generation = g_atomic_int_get(&daemon->conn_generation);
 
-    if (conn != NULL && virConnectIsAlive(conn) == 1)
-        return conn;
-    conn = virConnectOpen(daemon->uri);
-    g_private_replace(&sk_worker_conn, conn);
-    return conn;
+    if (wc && wc->generation == generation && virConnectIsAlive(wc->conn) == 1)
+        return wc->conn;
+    wc = g_new0(SkWorkerConn, 1);
+    wc->generation = generation;
+    wc->conn = virConnectOpen(daemon->uri);
+    g_private_replace(&sk_worker_conn, wc);
+    if (!wc->conn) {
+        virErrorPtr err = virGetLastError();
+
+        g_set_error(error, SK_ERROR, SK_ERROR_UNAVAILABLE, "cannot connect to libvirt at %s: %s",
+                    daemon->uri, err && err->message ? err->message : "no answer");
+        return NULL;
+    }
+    /* Without keepalive a call to a libvirtd that hangs would never return. */
+    virConnectSetKeepAlive(wc->conn, 5, 3);
+    return wc->conn;
 }
 
-/* Worker thread: the job, then a fresh look at the domain for its properties. */
+static void
+sk_job_fail(SkJob *job, GError *error)
+{
+    g_clear_pointer(&job->reply, g_variant_unref);
+    sk_job_return_error(job, error);
+}
+
+/* Worker thread: the job, then a fresh look at the domain for its properties. The domain is
+ * looked up again on the worker's connection: a request queued behind a slow one may find its
+ * domain undefined (NoSuchDomain) or its connection gone with libvirtd (Unavailable). */
 static void
 sk_daemon_worker(gpointer data, gpointer user_data)
 {
     SkJob *job = data;
     SkDomainEntry *entry = job->entry;
-    virConnectPtr conn = sk_daemon_worker_conn(entry->daemon);
+    SkDaemon *daemon = entry->daemon;
     g_autoptr(GError) error = NULL;
+    virConnectPtr conn = sk_daemon_worker_conn(daemon, &error);
 
-    job->dom = conn ? virDomainLookupByUUIDString(conn, entry->uuid) : NULL;
+    if (!conn) {
+        sk_job_fail(job, g_steal_pointer(&error));
+        g_main_context_invoke(NULL, sk_daemon_job_done, job);
+        return;
+    }
+    job->dom = virDomainLookupByUUIDString(conn, entry->uuid);
     if (job->dom == NULL) {
-        /* Gone, or no second connection: the main one reports what is wrong. */
-        virDomainRef(entry->dom);
-        job->dom = entry->dom;
+        sk_virt_set_error(&error, NULL);
+        if (g_error_matches(error, SK_ERROR, SK_ERROR_NO_SUCH_DOMAIN)) {
+            job->gone = TRUE;
+            g_clear_error(&error);
+            g_set_error(&error, SK_ERROR, SK_ERROR_NO_SUCH_DOMAIN, "domain '%s' no longer exists",
+                        entry->name);
+        }
+        sk_job_fail(job, g_steal_pointer(&error));
+        g_main_context_invoke(NULL, sk_daemon_job_done, job);
+        return;
     }
     job->func(job);
-    job->info = sk_domain_ops_info(job->dom, &entry->daemon->config, &error);
+    if (virConnectIsAlive(conn) != 1) {
+        /* libvirtd went away under the call: whatever libvirt said, the service is the one
+         * that cannot answer now. */
+        if (job->error && !g_error_matches(job->error, SK_ERROR, SK_ERROR_UNAVAILABLE)) {
+            GError *lost = g_error_new(SK_ERROR, SK_ERROR_UNAVAILABLE,
+                                       "lost the connection to libvirt at %s during the call "
+                                       "(%s); check the domain before trying again",
+                                       daemon->uri, job->error->message);
+
+            sk_job_fail(job, lost);
+        }
+        g_main_context_invoke(NULL, sk_daemon_job_done, job);
+        return;
+    }
+    job->info = sk_domain_ops_info(job->dom, &daemon->config, &error);
     if (!job->info) {
         if (g_error_matches(error, SK_ERROR, SK_ERROR_NO_SUCH_DOMAIN))
             job->gone = TRUE;
@@ -456,98 +525,264 @@ sk_daemon_rescan(gpointer data)
     return G_SOURCE_CONTINUE;
 }
 
+/* Retries come quickly at first (a libvirtd restart takes a second or two), then less and
+ * less often, so that a libvirtd that stays down is not hammered. */
+static void
+sk_daemon_schedule_connect(SkDaemon *daemon)
+{
+    guint delay = daemon->reconnect_delay_ms;
+
+    if (daemon->reconnect_id || daemon->connecting)
+        return;
+    daemon->reconnect_delay_ms = MIN(delay * 2, SK_RECONNECT_MAX_MS);
+    daemon->reconnect_id = g_timeout_add(delay, sk_daemon_try_connect, daemon);
+}
+
+static void sk_on_close(virConnectPtr conn, int reason, void *opaque);
+
+/* Deregisters everything of @conn's and closes it. */
+static void
+sk_daemon_close_conn(virConnectPtr conn, int *callback_ids, guint n_ids)
+{
+    for (guint i = 0; i < n_ids; i++) {
+        if (callback_ids[i] >= 0)
+            virConnectDomainEventDeregisterAny(conn, callback_ids[i]);
+        callback_ids[i] = -1;
+    }
+    /* Before the close: the domain objects still hold references to @conn, and its close
+     * callback must not fire later and take a newer connection for this one. */
+    virConnectUnregisterCloseCallback(conn, sk_on_close);
+    virConnectClose(conn);
+}
+
+/* Main thread. The D-Bus objects stay (their calls answer Unavailable meanwhile); the domain
+ * table is brought up to date at the reconnect. */
+static void
+sk_daemon_lost_connection(SkDaemon *daemon, const char *why)
+{
+    g_warning("lost the connection to libvirt at %s (%s); reconnecting", daemon->uri, why);
+    sk_daemon_close_conn(daemon->conn, daemon->callback_ids, G_N_ELEMENTS(daemon->callback_ids));
+    daemon->conn = NULL;
+    g_atomic_int_inc(&daemon->conn_generation);
+    g_clear_handle_id(&daemon->rescan_id, g_source_remove);
+    sk_dbus_manager_set_connected(daemon->manager, FALSE);
+    sd_notifyf(0, "STATUS=Waiting for libvirt at %s: the connection was lost (%s)", daemon->uri,
+               why);
+    daemon->reconnect_delay_ms = SK_RECONNECT_FIRST_MS;
+    sk_daemon_schedule_connect(daemon);
+}
+
+typedef struct {
+    SkDaemon *daemon;
+    virConnectPtr conn; /* compared only: the connection that closed */
+    int reason;
+} SkCloseEvent;
+
 static gboolean
 sk_daemon_disconnected(gpointer data)
 {
-    SkDaemon *daemon = data;
-    GHashTableIter iter;
-    gpointer value;
-    g_autoptr(GPtrArray) entries = g_ptr_array_new();
+    SkCloseEvent *ev = data;
+    static const char *const reasons[] = { "error", "end of file", "keepalive timeout",
+                                           "closed by the client" };
 
-    if (!daemon->conn)
-        return G_SOURCE_REMOVE;
-    g_warning("lost the connection to libvirt at %s; reconnecting", daemon->uri);
-    for (guint i = 0; i < G_N_ELEMENTS(daemon->callback_ids); i++) {
-        if (daemon->callback_ids[i] >= 0)
-            virConnectDomainEventDeregisterAny(daemon->conn, daemon->callback_ids[i]);
-        daemon->callback_ids[i] = -1;
-    }
-    g_clear_handle_id(&daemon->rescan_id, g_source_remove);
-    virConnectClose(daemon->conn);
-    daemon->conn = NULL;
-    sk_dbus_manager_set_connected(daemon->manager, FALSE);
-    g_hash_table_iter_init(&iter, daemon->domains);
-    while (g_hash_table_iter_next(&iter, NULL, &value))
-        g_ptr_array_add(entries, value);
-    for (guint i = 0; i < entries->len; i++)
-        sk_daemon_remove_domain(daemon, entries->pdata[i]);
-    sd_notifyf(0, "STATUS=Waiting for libvirt at %s", daemon->uri);
-    if (!daemon->reconnect_id)
-        daemon->reconnect_id =
-            g_timeout_add_seconds(SK_RECONNECT_SECONDS, sk_daemon_try_connect, daemon);
+    if (ev->daemon->conn && ev->daemon->conn == ev->conn)
+        sk_daemon_lost_connection(
+            ev->daemon, ev->reason >= 0 && ev->reason < 4 ? reasons[ev->reason] : "unknown reason");
     return G_SOURCE_REMOVE;
 }
 
 static void
 sk_on_close(virConnectPtr conn, int reason, void *opaque)
 {
-    /* Not from inside libvirt's callback: closing the connection there is not allowed. */
-    g_idle_add(sk_daemon_disconnected, opaque);
+    SkCloseEvent *ev = g_new0(SkCloseEvent, 1);
+
+    ev->daemon = opaque;
+    ev->conn = conn;
+    ev->reason = reason;
+    /* Not from inside libvirt's callback (which may run on any thread): closing the
+     * connection there is not allowed. */
+    g_idle_add_full(G_PRIORITY_DEFAULT, sk_daemon_disconnected, ev, g_free);
+}
+
+/* A connection attempt, made in a thread of its own: virConnectOpen waits while a restarting
+ * libvirtd initialises, and the main thread must keep answering D-Bus meanwhile. */
+typedef struct {
+    SkDaemon *daemon; /* only the callbacks' opaque pointer: the thread never touches it */
+    char *uri;
+    virConnectPtr conn;
+    int callback_ids[4];
+    virDomainPtr *doms;
+    int n_doms;
+    char *error;
+} SkConnectAttempt;
+
+static void
+sk_connect_attempt_free(SkConnectAttempt *attempt)
+{
+    if (attempt->conn)
+        sk_daemon_close_conn(attempt->conn, attempt->callback_ids,
+                             G_N_ELEMENTS(attempt->callback_ids));
+    for (int i = 0; i < attempt->n_doms; i++)
+        virDomainFree(attempt->doms[i]);
+    free(attempt->doms);
+    g_free(attempt->uri);
+    g_free(attempt->error);
+    g_free(attempt);
+}
+
+static SkConnectAttempt *
+sk_connect_attempt_new(SkDaemon *daemon)
+{
+    SkConnectAttempt *attempt = g_new0(SkConnectAttempt, 1);
+
+    attempt->daemon = daemon;
+    attempt->uri = g_strdup(daemon->uri);
+    for (guint i = 0; i < G_N_ELEMENTS(attempt->callback_ids); i++)
+        attempt->callback_ids[i] = -1;
+    return attempt;
+}
+
+/* Any thread: connects, registers the callbacks and lists the domains. */
+static void
+sk_connect_run(SkConnectAttempt *a)
+{
+    SkDaemon *daemon = a->daemon;
+    virErrorPtr err;
+
+    a->conn = virConnectOpen(a->uri);
+    if (!a->conn) {
+        err = virGetLastError();
+        a->error = g_strdup(err && err->message ? err->message : "no answer");
+        return;
+    }
+    virConnectSetKeepAlive(a->conn, 5, 3);
+    virConnectRegisterCloseCallback(a->conn, sk_on_close, daemon, NULL);
+    /* The events first, then the listing: a domain defined in between is in one or both. */
+    a->callback_ids[0] =
+        virConnectDomainEventRegisterAny(a->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                         VIR_DOMAIN_EVENT_CALLBACK(sk_on_lifecycle), daemon, NULL);
+    a->callback_ids[1] =
+        virConnectDomainEventRegisterAny(a->conn, NULL, VIR_DOMAIN_EVENT_ID_DEVICE_ADDED,
+                                         VIR_DOMAIN_EVENT_CALLBACK(sk_on_device), daemon, NULL);
+    a->callback_ids[2] =
+        virConnectDomainEventRegisterAny(a->conn, NULL, VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED,
+                                         VIR_DOMAIN_EVENT_CALLBACK(sk_on_device), daemon, NULL);
+    a->callback_ids[3] =
+        virConnectDomainEventRegisterAny(a->conn, NULL, VIR_DOMAIN_EVENT_ID_METADATA_CHANGE,
+                                         VIR_DOMAIN_EVENT_CALLBACK(sk_on_metadata), daemon, NULL);
+    if (a->callback_ids[0] < 0)
+        g_warning("cannot watch libvirt's domain events; changes made by others are only seen "
+                  "at the next reconcile");
+    a->n_doms = virConnectListAllDomains(a->conn, &a->doms, 0);
+    if (a->n_doms < 0) {
+        err = virGetLastError();
+        a->error = g_strdup_printf("cannot list the domains: %s",
+                                   err && err->message ? err->message : "no answer");
+        a->n_doms = 0;
+    }
+}
+
+static void
+sk_connect_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+    sk_connect_run(data);
+    g_task_return_boolean(task, TRUE);
+}
+
+static void
+sk_daemon_entry_set_dom(SkDomainEntry *entry, virDomainPtr dom)
+{
+    virDomainRef(dom);
+    if (entry->dom)
+        virDomainFree(entry->dom);
+    entry->dom = dom;
+}
+
+/* After a (re)connect: the domain table as libvirt has it now - domains defined while libvirtd
+ * was away are added, undefined ones removed - and every domain reconciled. */
+static void
+sk_daemon_resync(SkDaemon *daemon, virDomainPtr *doms, int n)
+{
+    g_autoptr(GHashTable) listed = g_hash_table_new(g_str_hash, g_str_equal);
+    g_autoptr(GPtrArray) others = g_ptr_array_new();
+    GHashTableIter iter;
+    gpointer value;
+
+    for (int i = 0; i < n; i++) {
+        SkDomainEntry *entry = sk_daemon_add_domain(daemon, doms[i]);
+
+        if (!entry)
+            continue;
+        sk_daemon_entry_set_dom(entry, doms[i]);
+        g_hash_table_add(listed, entry->uuid);
+        sk_daemon_queue_reconcile(entry);
+    }
+    g_hash_table_iter_init(&iter, daemon->domains);
+    while (g_hash_table_iter_next(&iter, NULL, &value)) {
+        if (!g_hash_table_contains(listed, ((SkDomainEntry *)value)->uuid))
+            g_ptr_array_add(others, value);
+    }
+    /* Not listed: gone while libvirtd was away - or defined just after the listing (an event
+     * added it), so ask once more. */
+    for (guint i = 0; i < others->len; i++) {
+        SkDomainEntry *entry = others->pdata[i];
+        virDomainPtr dom = virDomainLookupByUUIDString(daemon->conn, entry->uuid);
+        virErrorPtr err;
+
+        if (dom) {
+            sk_daemon_entry_set_dom(entry, dom);
+            virDomainFree(dom);
+            sk_daemon_queue_reconcile(entry);
+        } else if ((err = virGetLastError()) && err->code == VIR_ERR_NO_DOMAIN) {
+            sk_daemon_remove_domain(daemon, entry);
+        }
+    }
+}
+
+/* Main thread: the attempt's outcome. */
+static void
+sk_daemon_connect_finish(SkDaemon *daemon, SkConnectAttempt *a)
+{
+    daemon->connecting = FALSE;
+    if (!a->error && virConnectIsAlive(a->conn) != 1)
+        a->error = g_strdup("the connection closed at once");
+    if (a->error) {
+        sd_notifyf(0, "STATUS=Waiting for libvirt at %s: %s", daemon->uri, a->error);
+        g_warning("cannot connect to libvirt at %s (retrying in %.1f s): %s", daemon->uri,
+                  daemon->reconnect_delay_ms / 1000.0, a->error);
+        sk_daemon_schedule_connect(daemon);
+        return;
+    }
+    daemon->conn = g_steal_pointer(&a->conn);
+    memcpy(daemon->callback_ids, a->callback_ids, sizeof(daemon->callback_ids));
+    g_atomic_int_inc(&daemon->conn_generation);
+    daemon->reconnect_delay_ms = SK_RECONNECT_FIRST_MS;
+    sk_daemon_resync(daemon, a->doms, a->n_doms);
+    g_message("connected to %s: %d domain%s", daemon->uri, a->n_doms, a->n_doms == 1 ? "" : "s");
+    sk_dbus_manager_set_connected(daemon->manager, TRUE);
+    if (daemon->config.rescan_seconds > 0 && daemon->rescan_id == 0)
+        daemon->rescan_id =
+            g_timeout_add_seconds(daemon->config.rescan_seconds, sk_daemon_rescan, daemon);
+    sk_daemon_maybe_ready(daemon);
+}
+
+static void
+sk_daemon_connect_done(GObject *source, GAsyncResult *result, gpointer data)
+{
+    sk_daemon_connect_finish(data, g_task_get_task_data(G_TASK(result)));
 }
 
 static gboolean
 sk_daemon_try_connect(gpointer data)
 {
     SkDaemon *daemon = data;
-    virDomainPtr *doms = NULL;
-    int n;
+    g_autoptr(GTask) task = g_task_new(NULL, NULL, sk_daemon_connect_done, daemon);
 
     daemon->reconnect_id = 0;
-    daemon->conn = virConnectOpen(daemon->uri);
-    if (!daemon->conn) {
-        virErrorPtr err = virGetLastError();
-
-        sd_notifyf(0, "STATUS=Waiting for libvirt at %s: %s", daemon->uri,
-                   err && err->message ? err->message : "no answer");
-        g_warning("cannot connect to libvirt at %s (retrying in %d s): %s", daemon->uri,
-                  SK_RECONNECT_SECONDS, err && err->message ? err->message : "no answer");
-        daemon->reconnect_id =
-            g_timeout_add_seconds(SK_RECONNECT_SECONDS, sk_daemon_try_connect, daemon);
-        return G_SOURCE_REMOVE;
-    }
-    virConnectSetKeepAlive(daemon->conn, 5, 3);
-    virConnectRegisterCloseCallback(daemon->conn, sk_on_close, daemon, NULL);
-    daemon->callback_ids[0] =
-        virConnectDomainEventRegisterAny(daemon->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-                                         VIR_DOMAIN_EVENT_CALLBACK(sk_on_lifecycle), daemon, NULL);
-    daemon->callback_ids[1] =
-        virConnectDomainEventRegisterAny(daemon->conn, NULL, VIR_DOMAIN_EVENT_ID_DEVICE_ADDED,
-                                         VIR_DOMAIN_EVENT_CALLBACK(sk_on_device), daemon, NULL);
-    daemon->callback_ids[2] =
-        virConnectDomainEventRegisterAny(daemon->conn, NULL, VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED,
-                                         VIR_DOMAIN_EVENT_CALLBACK(sk_on_device), daemon, NULL);
-    daemon->callback_ids[3] =
-        virConnectDomainEventRegisterAny(daemon->conn, NULL, VIR_DOMAIN_EVENT_ID_METADATA_CHANGE,
-                                         VIR_DOMAIN_EVENT_CALLBACK(sk_on_metadata), daemon, NULL);
-    if (daemon->callback_ids[0] < 0)
-        g_warning("cannot watch libvirt's domain events; changes made by others are only seen "
-                  "at the next reconcile");
-
-    n = virConnectListAllDomains(daemon->conn, &doms, 0);
-    for (int i = 0; i < n; i++) {
-        SkDomainEntry *entry = sk_daemon_add_domain(daemon, doms[i]);
-
-        if (entry)
-            sk_daemon_queue_reconcile(entry);
-        virDomainFree(doms[i]);
-    }
-    free(doms);
-    g_message("connected to %s: %d domain%s", daemon->uri, MAX(n, 0), n == 1 ? "" : "s");
-    sk_dbus_manager_set_connected(daemon->manager, TRUE);
-    if (daemon->config.rescan_seconds > 0 && daemon->rescan_id == 0)
-        daemon->rescan_id =
-            g_timeout_add_seconds(daemon->config.rescan_seconds, sk_daemon_rescan, daemon);
-    sk_daemon_maybe_ready(daemon);
+    daemon->connecting = TRUE;
+    g_task_set_task_data(task, sk_connect_attempt_new(daemon),
+                         (GDestroyNotify)sk_connect_attempt_free);
+    g_task_run_in_thread(task, sk_connect_thread);
     return G_SOURCE_REMOVE;
 }
 
@@ -555,6 +790,7 @@ void
 sk_daemon_start(SkDaemon *daemon, GDBusConnection *bus)
 {
     g_autoptr(GError) error = NULL;
+    SkConnectAttempt *attempt;
 
     daemon->bus = g_object_ref(bus);
     daemon->pool =
@@ -564,7 +800,14 @@ sk_daemon_start(SkDaemon *daemon, GDBusConnection *bus)
     sk_manager_dbus_export(daemon);
     g_dbus_object_manager_server_set_connection(daemon->object_manager, bus);
     sd_notifyf(0, "STATUS=Connecting to libvirt at %s", daemon->uri);
-    sk_daemon_try_connect(daemon);
+    sk_fault_init();
+    daemon->reconnect_delay_ms = SK_RECONNECT_FIRST_MS;
+    /* The first attempt before the bus name is taken, as clients expect: once the name has an
+     * owner, the service is connected (unless libvirt is down). Reconnects run in a thread. */
+    attempt = sk_connect_attempt_new(daemon);
+    sk_connect_run(attempt);
+    sk_daemon_connect_finish(daemon, attempt);
+    sk_connect_attempt_free(attempt);
 }
 
 void
@@ -577,22 +820,41 @@ sk_daemon_name_acquired(SkDaemon *daemon)
 void
 sk_daemon_free(SkDaemon *daemon)
 {
+    GHashTableIter iter;
+    gpointer value;
+
     if (!daemon)
         return;
     if (daemon->reconnect_id)
         g_source_remove(daemon->reconnect_id);
     g_clear_handle_id(&daemon->rescan_id, g_source_remove);
-    /* Finish the jobs under way; their results are dropped with the main loop gone. */
+    /* Finish the jobs under way; their results are dropped with the main loop gone (or, when
+     * the main context is free, handled right away in the worker: see sk_daemon_run_next). */
+    daemon->stopping = TRUE;
     if (daemon->pool)
         g_thread_pool_free(daemon->pool, FALSE, TRUE);
-    for (guint i = 0; i < G_N_ELEMENTS(daemon->callback_ids); i++) {
-        if (daemon->conn && daemon->callback_ids[i] >= 0)
-            virConnectDomainEventDeregisterAny(daemon->conn, daemon->callback_ids[i]);
+    /* Jobs still waiting never run. */
+    g_hash_table_iter_init(&iter, daemon->domains);
+    while (g_hash_table_iter_next(&iter, NULL, &value)) {
+        SkDomainEntry *entry = value;
+        SkJob *job;
+
+        while ((job = g_queue_pop_head(&entry->jobs)) != NULL) {
+            g_autoptr(GError) error =
+                g_error_new(SK_ERROR, SK_ERROR_UNAVAILABLE, "the service is stopping");
+
+            if (job->invocation)
+                sk_dbus_return_error(job->invocation, error);
+            if (job->group)
+                sk_job_group_done(job->group, error);
+            sk_job_free(job);
+        }
     }
-    if (daemon->conn) {
-        virConnectUnregisterCloseCallback(daemon->conn, sk_on_close);
-        virConnectClose(daemon->conn);
-    }
+    g_hash_table_destroy(daemon->domains);
+    /* A connection attempt still under way is left to the exit. */
+    if (daemon->conn)
+        sk_daemon_close_conn(daemon->conn, daemon->callback_ids,
+                             G_N_ELEMENTS(daemon->callback_ids));
     g_free(daemon->uri);
     g_free(daemon);
 }

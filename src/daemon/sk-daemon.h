@@ -22,6 +22,10 @@ struct _SkDaemon {
     virConnectPtr conn;
     int callback_ids[4]; /* lifecycle, device added/removed, metadata */
     guint reconnect_id;
+    guint reconnect_delay_ms; /* the next retry's delay: doubles up to a cap, reset on success */
+    gboolean connecting;      /* a connection attempt runs in its own thread */
+    gint conn_generation;     /* bumped at each (dis)connect: workers reopen their connections */
+    gboolean stopping;        /* sk_daemon_free() runs: start no more jobs */
     guint rescan_id;
     GDBusConnection *bus;
     GDBusObjectManagerServer *object_manager;

@@ -3,11 +3,44 @@
 #include "sk-domain-ops.h"
 
 #include <libvirt/virterror.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "sk-edit.h"
 #include "sk-error.h"
 #include "sk-xml.h"
+
+static char *sk_fault_at;     /* written once before the workers start */
+static char *sk_fault_domain; /* NULL: any domain */
+
+void
+sk_fault_init(void)
+{
+    const char *value = g_getenv("SK_TEST_CRASH_AT");
+    const char *at;
+
+    g_clear_pointer(&sk_fault_at, g_free);
+    g_clear_pointer(&sk_fault_domain, g_free);
+    if (!value || !*value)
+        return;
+    at = strchr(value, '@');
+    sk_fault_at = at ? g_strndup(value, (gsize)(at - value)) : g_strdup(value);
+    sk_fault_domain = at ? g_strdup(at + 1) : NULL;
+    g_warning("SK_TEST_CRASH_AT=%s: test-only fault injection, the service kills itself there",
+              value);
+}
+
+void
+sk_fault_point(const char *point, virDomainPtr dom)
+{
+    if (G_LIKELY(!sk_fault_at) || !g_str_equal(sk_fault_at, point))
+        return;
+    if (sk_fault_domain && g_strcmp0(sk_fault_domain, virDomainGetName(dom)) != 0)
+        return;
+    g_message("SK_TEST_CRASH_AT: killing myself at %s", point);
+    raise(SIGKILL);
+}
 
 void
 sk_domain_info_free(SkDomainInfo *info)
@@ -331,8 +364,10 @@ sk_domain_ops_reconcile(virDomainPtr dom, const SkConfig *config, char **summary
         return FALSE;
     if (plan->controllers->len == 0)
         return TRUE;
+    sk_fault_point("reconcile-before-define", dom);
     if (!sk_ops_define_controllers(dom, topo, plan, error))
         return FALSE;
+    sk_fault_point("reconcile-defined", dom);
     *summary = sk_ops_describe_controllers(plan->controllers, 0);
     return TRUE;
 }
@@ -487,6 +522,7 @@ sk_domain_ops_attach(virDomainPtr dom, const SkConfig *config, const char *xml,
     g_autofree char *dev_xml = NULL;
     g_autofree char *key = NULL;
     unsigned int flags;
+    gboolean record;
 
     if (!sk_ops_prepare(dom, config, xml, opts, &ctx, error))
         return NULL;
@@ -503,21 +539,48 @@ sk_domain_ops_attach(virDomainPtr dom, const SkConfig *config, const char *xml,
     }
     if (plan->controllers->len > 0 && !sk_ops_define_controllers(dom, ctx.persistent, plan, error))
         return NULL;
+    sk_fault_point("attach-controllers-defined", dom);
     dev_xml = sk_device_to_xml(ctx.dev, plan->has_address ? &plan->address : NULL);
     flags = (ctx.popts.live ? VIR_DOMAIN_AFFECT_LIVE : 0) |
             (ctx.popts.config ? VIR_DOMAIN_AFFECT_CONFIG : 0);
-    if (virDomainAttachDeviceFlags(dom, dev_xml, flags) < 0)
-        return sk_virt_set_error(error, NULL), NULL;
 
-    /* Record require=no, or forget an old record when the device now requires hotplug (the
-     * record disagrees with the request exactly when the two booleans are equal). The device is
-     * attached already, so a failure here is only worth a warning. */
+    /* What a crash (or a lost libvirtd) at any point leaves is consistent or harmless, so a
+     * restart needs no journal: the controllers come first (spares, if the attach never
+     * happens); live and persistent definitions change in one libvirt call with one explicit
+     * address (libvirtd finishes it even if we die meanwhile); a require=no record is stored
+     * before that call and a record to forget after it, so a crash leaves at worst a stale
+     * require=no record for a device that is not there, which nothing reads (records only count
+     * for devices in the definition, and the next attach of that device rewrites it). Spares
+     * are topped up by the reconcile every start begins with. */
     key = sk_metadata_device_key(ctx.dev);
-    if (ctx.popts.config && key &&
-        ctx.popts.hotplug_require == sk_metadata_get_no_hotplug(ctx.md, key)) {
+    record = ctx.popts.config && key &&
+             ctx.popts.hotplug_require == sk_metadata_get_no_hotplug(ctx.md, key);
+    if (record && !ctx.popts.hotplug_require) {
         g_autoptr(GError) local = NULL;
 
-        sk_metadata_set_hotplug_require(ctx.md, key, ctx.popts.hotplug_require);
+        sk_metadata_set_hotplug_require(ctx.md, key, FALSE);
+        if (!sk_ops_store_metadata(dom, ctx.md, FALSE, TRUE, &local)) {
+            g_warning("domain %s: %s", virDomainGetName(dom), local->message);
+            record = FALSE;
+        }
+        sk_fault_point("attach-recorded", dom);
+    }
+    if (virDomainAttachDeviceFlags(dom, dev_xml, flags) < 0) {
+        sk_virt_set_error(error, NULL);
+        if (record && !ctx.popts.hotplug_require) {
+            sk_metadata_set_hotplug_require(ctx.md, key, TRUE);
+            sk_ops_store_metadata(dom, ctx.md, FALSE, TRUE, NULL);
+        }
+        return NULL;
+    }
+    sk_fault_point("attach-attached", dom);
+
+    /* Forget an old require=no record now that the device requires hotplug. The device is
+     * attached already, so a failure here is only worth a warning. */
+    if (record && ctx.popts.hotplug_require) {
+        g_autoptr(GError) local = NULL;
+
+        sk_metadata_set_hotplug_require(ctx.md, key, TRUE);
         if (!sk_ops_store_metadata(dom, ctx.md, FALSE, TRUE, &local))
             g_warning("domain %s: %s", virDomainGetName(dom), local->message);
     }

@@ -47,6 +47,23 @@ typedef struct {
 void sk_domain_info_free(SkDomainInfo *info);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SkDomainInfo, sk_domain_info_free)
 
+/* Test-only fault injection, for the crash tests (tests/daemon/test_faults.py): with
+ * SK_TEST_CRASH_AT=<point> in the environment at start-up the service kills itself with SIGKILL
+ * when it reaches that point, and a restart must repair what the crash left. The points:
+ *   attach-controllers-defined  the attach's new controllers are defined, the device is not
+ *                               attached yet
+ *   attach-recorded             the hotplug-require=no record is stored, the device is not
+ *                               attached yet
+ *   attach-attached             the device is attached (live and persistent, one libvirt call),
+ *                               before the record's cleanup, the reply and the spare top-up
+ *   reconcile-before-define     a spare top-up is about to be defined
+ *   reconcile-defined           a spare top-up is defined, before its event and reply
+ * SK_TEST_CRASH_AT=<point>@<domain name> limits it to that domain's operations (tests share
+ * libvirtd with other users). Unset (always, outside tests) it costs a pointer comparison.
+ * sk_fault_init() reads the variable; call it on the main thread before the workers start. */
+void sk_fault_init(void);
+void sk_fault_point(const char *point, virDomainPtr dom);
+
 /* Sets @error from libvirt's last error (NoSuchDomain, Unavailable, NotAuthorized, ...),
  * prefixed with @what when given. Always returns FALSE. */
 gboolean sk_virt_set_error(GError **error, const char *what);

@@ -7,6 +7,7 @@ service's own answers.
 
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -170,6 +171,12 @@ class Service:
         self.log_path = None
         self.runs = 0
         self.extra_args = []  # more slotkeeperd options, e.g. ["--polkit"]
+        self.env = {}  # more environment, e.g. {"NOTIFY_SOCKET": path}
+        # A command the service runs under, e.g. SK_DAEMON_WRAPPER="valgrind --leak-check=full"
+        # (slower: the timeouts grow with it).
+        self.wrapper = shlex.split(os.environ.get("SK_DAEMON_WRAPPER", ""))
+        self.start_timeout = START_TIMEOUT * (6 if self.wrapper else 1)
+        self.stop_timeout = STOP_TIMEOUT * (6 if self.wrapper else 1)
         self.config = os.path.join(workdir, "slotkeeper.conf")
         with open(self.config, "w") as f:
             f.write(ISOLATED_CONFIG if ISOLATED else "")
@@ -182,11 +189,12 @@ class Service:
         log = open(self.log_path, "w")
         env = dict(os.environ, G_MESSAGES_DEBUG="all")
         env.pop("NOTIFY_SOCKET", None)
-        cmd = [self.path, "--bus-address", self.bus.address, "--connect", URI,
-               "--config", self.config, "--verbose"] + self.extra_args
+        env.update(self.env)
+        cmd = self.wrapper + [self.path, "--bus-address", self.bus.address, "--connect", URI,
+                              "--config", self.config, "--verbose"] + self.extra_args
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
         log.close()
-        deadline = time.monotonic() + START_TIMEOUT
+        deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 rc = self.proc.returncode
@@ -196,7 +204,7 @@ class Service:
             if self.bus.has_owner():
                 return
             time.sleep(0.1)
-        pytest.fail(f"slotkeeperd did not own {BUS_NAME} within {START_TIMEOUT}s:\n"
+        pytest.fail(f"slotkeeperd did not own {BUS_NAME} within {self.start_timeout}s:\n"
                     f"{self.log()}", pytrace=False)
 
     def stop(self, check=True):
@@ -207,12 +215,12 @@ class Service:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
         try:
-            rc = proc.wait(STOP_TIMEOUT)
+            rc = proc.wait(self.stop_timeout)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
             if check:
-                pytest.fail(f"slotkeeperd did not exit within {STOP_TIMEOUT}s of SIGTERM:\n"
+                pytest.fail(f"slotkeeperd did not exit within {self.stop_timeout}s of SIGTERM:\n"
                             f"{self.log()}", pytrace=False)
             return
         if check:
