@@ -1,0 +1,129 @@
+#!/usr/bin/python3
+"""Start-up with many defined domains: slotkeeperd against libvirt's test driver with a node XML
+of N small inactive q35 domains (opted in through their metadata, none with a spare port yet).
+Measures the time until READY=1 (sd_notify), until every domain is reconciled (its spares
+added: the service's log names each domain it changed) and the service's peak RSS; the
+baseline is `virsh list --all` opening the same node XML in the same run (time and peak RSS).
+
+    /usr/bin/python3 bench/startup.py [--domains 1000] [--runs 3]
+
+The test driver keeps everything in memory and gives each connection its own copy of the node
+XML: nothing outside the service sees its changes, so this touches no real domain."""
+
+import argparse
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import skbench  # noqa: E402
+
+TEST_NS = "http://libvirt.org/schemas/domain/test/1.0"
+SHUTOFF = 5  # VIR_DOMAIN_SHUTOFF
+
+
+def node_xml(count):
+    parts = ["<node>"]
+    for i in range(count):
+        parts.append(
+            f"<domain type='test' xmlns:test='{TEST_NS}'><name>skb-{i:04d}</name>"
+            f"<uuid>{uuid.UUID(int=(0x5b << 120) + i)}</uuid>{skbench.metadata()}"
+            "<memory unit='MiB'>64</memory><vcpu>1</vcpu>"
+            "<os><type arch='x86_64' machine='q35'>hvm</type></os><features><acpi/></features>"
+            "<devices><controller type='pci' index='0' model='pcie-root'/>"
+            "<interface type='user'><mac address='52:54:00:%02x:%02x:01'/>"
+            "<model type='virtio'/></interface></devices>"
+            f"<test:runstate>{SHUTOFF}</test:runstate></domain>" % (i // 256, i % 256))
+    parts.append("</node>")
+    return "\n".join(parts)
+
+
+def baseline(uri):
+    """Seconds and peak RSS (KiB) of `virsh list --all` on the same node XML."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.monotonic()
+    proc = subprocess.run(["virsh", "-c", uri, "list", "--all", "--name"], capture_output=True,
+                          text=True, check=True)
+    elapsed = time.monotonic() - start
+    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return elapsed, max(rss, before), len(proc.stdout.split())
+
+
+def run_once(uri, count, workers):
+    bus = skbench.Bus()
+    extra = f"[service]\nworkers={workers}\n" if workers else ""
+    daemon = skbench.Daemon(bus, uri, extra_config=extra, notify=True)
+    try:
+        ready = daemon.wait_ready()
+        pattern = re.compile(r"to the persistent definition of 'skb-(\d{4})'")
+        deadline = time.monotonic() + 300
+        done = set()
+        while time.monotonic() < deadline:
+            done = set(pattern.findall(daemon.log()))
+            if len(done) >= count:
+                break
+            if daemon.proc.poll() is not None:
+                raise RuntimeError(f"slotkeeperd exited:\n{daemon.log()[-3000:]}")
+            time.sleep(0.02)
+        reconciled = time.monotonic() - daemon.started
+        if len(done) < count:
+            raise RuntimeError(f"only {len(done)} of {count} domains reconciled in 300 s")
+        time.sleep(1)  # whatever the reconcile left in memory
+        rss = daemon.peak_rss_kib()
+        # Check one answer end to end: the service's view of a domain.
+        env = dict(os.environ, DBUS_SESSION_BUS_ADDRESS=bus.address)
+        listing = subprocess.run([skbench.SLOTKEEPER, "--user", "list"], capture_output=True,
+                                 text=True, env=env, timeout=60)
+        managed = sum(1 for line in listing.stdout.splitlines() if line.startswith("skb-"))
+        return ready, reconciled, rss, managed
+    finally:
+        daemon.stop()
+        bus.close()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--domains", type=int, default=1000)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--workers", type=int, default=0,
+                    help="[service] workers (default: the service's default, 4); with the test "
+                    "driver every worker connection holds its own copy of all the domains")
+    args = ap.parse_args()
+
+    tmp = tempfile.mkdtemp(prefix="skbench-node-")
+    try:
+        path = os.path.join(tmp, "node.xml")
+        with open(path, "w") as f:
+            f.write(node_xml(args.domains))
+        uri = f"test://{path}"
+        print(f"machine: {skbench.machine()}")
+        print(f"{args.domains} inactive q35 domains in {uri} ({os.path.getsize(path)} bytes)")
+        base_t, base_rss, listed = baseline(uri)
+        assert listed == args.domains, f"virsh listed {listed} domains"
+        print(f"baseline: virsh list --all: {base_t:.3f} s, peak RSS {base_rss / 1024:.1f} MiB")
+        rows = []
+        for run in range(args.runs):
+            ready, reconciled, rss, managed = run_once(uri, args.domains, args.workers)
+            rows.append((ready, reconciled, rss))
+            print(f"run {run + 1}: READY after {ready:.3f} s, all {args.domains} reconciled "
+                  f"after {reconciled:.3f} s, peak RSS {rss / 1024:.1f} MiB "
+                  f"({managed} domains listed by `slotkeeper list`)")
+        ready = sorted(r[0] for r in rows)[len(rows) // 2]
+        reconciled = sorted(r[1] for r in rows)[len(rows) // 2]
+        rss = max(r[2] for r in rows)
+        print(f"median READY {ready:.3f} s ({ready / base_t:.1f}x virsh list), median all "
+              f"reconciled {reconciled:.3f} s ({reconciled / base_t:.1f}x virsh list; target "
+              f"< 5 s), max peak RSS {rss / 1024:.1f} MiB ({rss / base_rss:.1f}x virsh list; "
+              "target < 64 MiB)")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
