@@ -476,14 +476,50 @@ sk_on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, voi
     return 0;
 }
 
+typedef struct {
+    SkDaemon *daemon;
+    char *uuid;
+} SkLateReconcile;
+
+static void
+sk_late_reconcile_free(SkLateReconcile *late)
+{
+    g_free(late->uuid);
+    g_free(late);
+}
+
+static gboolean
+sk_on_late_reconcile(gpointer data)
+{
+    SkLateReconcile *late = data;
+    SkDomainEntry *entry = sk_daemon_lookup(late->daemon, late->uuid);
+
+    if (entry && !entry->removed && late->daemon->conn)
+        sk_daemon_queue_reconcile(entry);
+    return G_SOURCE_REMOVE;
+}
+
+/* libvirt emits device-added for an attach --live --config once the live half is done, before
+ * it saves the persistent half; the reconcile it triggers may still read the old definition.
+ * A second look a moment later sees the saved definition, so a spare taken by a plain virsh
+ * attach is replaced within a fraction of a second instead of at the next rescan. */
+#define SK_LATE_RECONCILE_MS 250
+
 static void
 sk_on_device(virConnectPtr conn, virDomainPtr dom, const char *alias, void *opaque)
 {
     SkDomainEntry *entry = sk_daemon_entry_for(opaque, dom);
+    SkLateReconcile *late;
 
     g_debug("domain %s: device event for %s", virDomainGetName(dom), alias);
-    if (entry)
-        sk_daemon_queue_reconcile(entry);
+    if (!entry)
+        return;
+    sk_daemon_queue_reconcile(entry);
+    late = g_new0(SkLateReconcile, 1);
+    late->daemon = opaque;
+    late->uuid = g_strdup(entry->uuid);
+    g_timeout_add_full(G_PRIORITY_DEFAULT, SK_LATE_RECONCILE_MS, sk_on_late_reconcile, late,
+                       (GDestroyNotify)sk_late_reconcile_free);
 }
 
 static void

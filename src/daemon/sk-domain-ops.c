@@ -311,22 +311,60 @@ sk_ops_describe_controllers(const GPtrArray *controllers, guint from)
     return g_string_free(out, FALSE);
 }
 
-/* Adds the plan's controllers (and only those) to the persistent definition @topo. */
+/* The controller element with @index that sk_edit_apply_plan put into @doc. */
+static xmlNode *
+sk_ops_find_controller(xmlDoc *doc, guint index)
+{
+    xmlNode *devices = sk_xml_child(xmlDocGetRootElement(doc), "devices");
+
+    for (xmlNode *n = devices ? devices->children : NULL; n; n = n->next) {
+        g_autofree char *type = NULL;
+        g_autofree char *idx = NULL;
+
+        if (n->type != XML_ELEMENT_NODE || !xmlStrEqual(n->name, (const xmlChar *)"controller"))
+            continue;
+        type = sk_xml_get_prop(n, "type");
+        idx = sk_xml_get_prop(n, "index");
+        if (g_strcmp0(type, "pci") == 0 && idx && g_ascii_strtoull(idx, NULL, 10) == index)
+            return n;
+    }
+    return NULL;
+}
+
+/* Adds the plan's controllers (and only those) to the persistent definition @topo.
+ *
+ * One attach-device --config per controller rather than a define of the edited definition:
+ * virDomainDefineXML takes no domain job, so a define made from a definition read a moment
+ * earlier could drop a device that a concurrent attach (a plain virsh attach-device --live
+ * --config, whose device event we may be reacting to) has just saved. An attach waits for
+ * the domain's job and edits the definition libvirt holds, never an older copy. */
 static gboolean
 sk_ops_define_controllers(virDomainPtr dom, const SkTopology *topo, const SkPlan *plan,
                           GError **error)
 {
     g_autoptr(xmlDoc) doc = sk_edit_apply_plan(sk_topology_get_doc(topo), plan, NULL, error);
-    g_autofree char *xml = NULL;
-    virDomainPtr defined;
 
     if (!doc)
         return FALSE;
-    xml = sk_xml_doc_to_string(doc);
-    defined = virDomainDefineXML(virDomainGetConnect(dom), xml);
-    if (!defined)
-        return sk_virt_set_error(error, "cannot define the new persistent definition");
-    virDomainFree(defined);
+    for (guint i = 0; i < plan->controllers->len; i++) {
+        const SkNewController *ctrl = plan->controllers->pdata[i];
+        xmlNode *node = sk_ops_find_controller(doc, ctrl->index);
+        g_autofree char *xml = NULL;
+
+        if (!node) {
+            g_set_error(error, SK_ERROR, SK_ERROR_FAILED,
+                        "internal error: planned controller index %u is missing", ctrl->index);
+            return FALSE;
+        }
+        xml = sk_xml_node_to_string(node);
+        if (virDomainAttachDeviceFlags(dom, xml, VIR_DOMAIN_AFFECT_CONFIG) < 0) {
+            g_autofree char *what =
+                g_strdup_printf("cannot add %s index %u to the persistent definition",
+                                sk_pci_model_to_string(ctrl->model), ctrl->index);
+
+            return sk_virt_set_error(error, what);
+        }
+    }
     return TRUE;
 }
 
