@@ -1,10 +1,10 @@
 #!/bin/bash
 # The whole test suite, as root on Debian 12: prepares the host (packages, libvirtd), builds
-# build/ (warnings are errors under CI) and runs the suites that need no libvirtd there, builds
-# build-asan/ with ASan+UBSan and runs every suite there (unit, style, cli, install,
-# integration, daemon: the service itself runs sanitized), then runs the fuzzers for a bounded
-# time (SK_FUZZ_SECONDS, default 60, per target). The last line is
-# "N passed, N failed, N skipped",
+# build/ (warnings are errors under CI) and runs there the suites that need no libvirtd plus
+# the service under valgrind; builds build-asan/ with ASan+UBSan and runs every other suite
+# there (unit, style, cli, install, integration, daemon: the service itself runs sanitized);
+# then runs the fuzzers for a bounded time (SK_FUZZ_SECONDS, default 60, per target).
+# The last line is "N passed, N failed, N skipped",
 # counted from meson's test logs; the exit status is non-zero when anything failed.
 #
 #   scripts/test.sh            (CI=true: integration tests fail instead of skipping)
@@ -96,8 +96,9 @@ run_suites() {
         return
     fi
     # The suites that need libvirtd run once, in the sanitizer build below; this build (with
-    # the CI warning flags) runs the rest.
-    note "build/: meson test (unit, style, cli, install)"
+    # the CI warning flags) runs the rest, and the service under valgrind (which cannot run a
+    # sanitized binary).
+    note "build/: meson test (unit, style, cli, install, valgrind)"
     meson test -C build --no-suite integration --no-suite daemon --print-errorlogs ||
         check_log build
 
