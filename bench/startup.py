@@ -44,6 +44,43 @@ def node_xml(count):
     return "\n".join(parts)
 
 
+def qemu_xml(i):
+    """One small inactive q35 domain for qemu:///system (same layout as node_xml's)."""
+    return (f"<domain type='qemu'><name>skb-{i:04d}</name>"
+            f"<uuid>{uuid.UUID(int=(0x5b << 120) + i)}</uuid>{skbench.metadata()}"
+            "<memory unit='MiB'>64</memory><vcpu>1</vcpu>"
+            "<os><type arch='x86_64' machine='q35'>hvm</type></os><features><acpi/></features>"
+            "<devices><controller type='usb' model='none'/><memballoon model='none'/>"
+            "<interface type='user'><mac address='52:54:00:%02x:%02x:01'/>"
+            "<model type='virtio'/></interface></devices></domain>" % (i // 256, i % 256))
+
+
+def system_define(count):
+    import libvirt
+    conn = libvirt.open("qemu:///system")
+    try:
+        system_undefine(conn)
+        start = time.monotonic()
+        for i in range(count):
+            conn.defineXML(qemu_xml(i))
+        return time.monotonic() - start
+    finally:
+        conn.close()
+
+
+def system_undefine(conn=None):
+    import libvirt
+    own = conn is None
+    conn = conn or libvirt.open("qemu:///system")
+    try:
+        for dom in conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_INACTIVE):
+            if dom.name().startswith("skb-"):
+                dom.undefine()
+    finally:
+        if own:
+            conn.close()
+
+
 def baseline(uri):
     """Seconds and peak RSS (KiB) of `virsh list --all` on the same node XML."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -94,7 +131,12 @@ def main():
     ap.add_argument("--workers", type=int, default=0,
                     help="[service] workers (default: the service's default, 4); with the test "
                     "driver every worker connection holds its own copy of all the domains")
+    ap.add_argument("--system", action="store_true",
+                    help="define the domains in qemu:///system instead (real driver; they are "
+                    "defined afresh for each run and undefined afterwards; needs root)")
     args = ap.parse_args()
+    if args.system:
+        return main_system(args)
 
     tmp = tempfile.mkdtemp(prefix="skbench-node-")
     try:
@@ -123,6 +165,34 @@ def main():
               "target < 64 MiB)")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main_system(args):
+    uri = "qemu:///system"
+    print(f"machine: {skbench.machine()}")
+    try:
+        rows = []
+        base_t = base_rss = None
+        for run in range(args.runs):
+            took = system_define(args.domains)
+            print(f"defined {args.domains} inactive q35 domains in {uri} in {took:.1f} s")
+            if base_t is None:
+                base_t, base_rss, _ = baseline(uri)
+                print(f"baseline: virsh list --all: {base_t:.3f} s, peak RSS "
+                      f"{base_rss / 1024:.1f} MiB")
+            ready, reconciled, rss, managed = run_once(uri, args.domains, args.workers)
+            rows.append((ready, reconciled, rss))
+            print(f"run {run + 1}: READY after {ready:.3f} s, all {args.domains} reconciled "
+                  f"after {reconciled:.3f} s, peak RSS {rss / 1024:.1f} MiB "
+                  f"({managed} domains listed by `slotkeeper list`)")
+        ready = sorted(r[0] for r in rows)[len(rows) // 2]
+        reconciled = sorted(r[1] for r in rows)[len(rows) // 2]
+        rss = max(r[2] for r in rows)
+        print(f"median READY {ready:.3f} s ({ready / base_t:.1f}x virsh list), median all "
+              f"reconciled {reconciled:.3f} s ({reconciled / base_t:.1f}x virsh list), max "
+              f"peak RSS {rss / 1024:.1f} MiB ({rss / base_rss:.1f}x virsh list)")
+    finally:
+        system_undefine()
 
 
 if __name__ == "__main__":
