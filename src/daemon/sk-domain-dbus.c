@@ -179,6 +179,8 @@ sk_pending_call_free(SkPendingCall *call)
     g_free(call);
 }
 
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SkPendingCall, sk_pending_call_free)
+
 static void
 sk_dbus_queue_call(SkDaemon *daemon, GDBusMethodInvocation *invocation, gpointer data)
 {
@@ -209,44 +211,39 @@ sk_dbus_dispatch(SkDomainEntry *entry, GDBusMethodInvocation *invocation, const 
                  SkJobFunc func, const char *xml, GVariant *options, GVariant *policy)
 {
     g_autoptr(GError) error = NULL;
-    SkPendingCall *call;
+    g_autoptr(SkPendingCall) call = NULL;
 
     /* Before anything is copied into the queue. */
     if (xml && !sk_dbus_check_device_xml(xml, &error)) {
         sk_dbus_return_error(invocation, error);
         return TRUE;
     }
-    if (!sk_dbus_parse_options(options, &(SkOpOptions){ 0 }, &error)) {
-        sk_dbus_return_error(invocation, error);
-        return TRUE;
-    }
     if (xml && sk_str_is_blank(xml))
         return sk_dbus_fail(invocation, SK_ERROR_INVALID_XML, "the device XML is empty");
     call = g_new0(SkPendingCall, 1);
+    if (!sk_dbus_parse_options(options, &call->opts, &error)) {
+        sk_dbus_return_error(invocation, error);
+        return TRUE;
+    }
     call->uuid = g_strdup(entry->uuid);
     call->func = func;
     call->xml = g_strdup(xml);
-    sk_dbus_parse_options(options, &call->opts, NULL);
     if (policy) {
         call->policy = sk_metadata_new();
         if (!sk_dbus_parse_policy(policy, call->policy, &error)) {
-            sk_pending_call_free(call);
             sk_dbus_return_error(invocation, error);
             return TRUE;
         }
     }
-    if (!entry->daemon->conn) {
-        sk_pending_call_free(call);
+    if (!entry->daemon->conn)
         return sk_dbus_fail(invocation, SK_ERROR_UNAVAILABLE, "not connected to libvirt at %s",
                             entry->daemon->uri);
-    }
     if (!verb) {
         sk_dbus_queue_call(entry->daemon, invocation, call);
-        sk_pending_call_free(call);
         return TRUE;
     }
-    sk_auth_check(entry->daemon, invocation, verb, entry->name, options, sk_dbus_queue_call, call,
-                  (GDestroyNotify)sk_pending_call_free);
+    sk_auth_check(entry->daemon, invocation, verb, entry->name, options, sk_dbus_queue_call,
+                  g_steal_pointer(&call), (GDestroyNotify)sk_pending_call_free);
     return TRUE;
 }
 
