@@ -2,8 +2,6 @@
  * the system bus (default) or the session bus (--user), rendered as a table or as JSON. */
 #include "sk-cli-online.h"
 
-#include <errno.h>
-#include <glib/gstdio.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -115,35 +113,22 @@ sk_on_check_affect(const SkCliAffect *a, GError **error)
 static char *
 sk_on_read_device(const char *path, GError **error)
 {
-    g_autofree char *text = g_malloc(SK_XML_DEVICE_MAX_SIZE + 2);
     const char *label = g_str_equal(path, "-") ? "stdin" : path;
-    FILE *f = g_str_equal(path, "-") ? stdin : g_fopen(path, "rb");
-    size_t n;
-    gboolean failed;
+    g_autoptr(GError) local = NULL;
+    g_autofree char *text = NULL;
+    gsize len = 0;
 
-    if (!f) {
-        g_set_error(error, SK_CLI_ERROR, SK_CLI_ERROR_FAILED, "cannot open %s: %s", path,
-                    g_strerror(errno));
+    text = sk_xml_read_bounded(path, label, SK_XML_DEVICE_MAX_SIZE, &len, &local);
+    if (!text) {
+        g_set_error(error, SK_CLI_ERROR, SK_CLI_ERROR_FAILED, "%s", local->message);
         return NULL;
     }
-    /* One byte past the service's limit tells "too large" without reading /dev/zero to the
-     * end. */
-    n = fread(text, 1, SK_XML_DEVICE_MAX_SIZE + 1, f);
-    failed = ferror(f);
-    if (f != stdin)
-        fclose(f);
-    if (failed) {
-        g_set_error(error, SK_CLI_ERROR, SK_CLI_ERROR_FAILED, "cannot read the device XML from %s",
-                    label);
-        return NULL;
-    }
-    if (n > SK_XML_DEVICE_MAX_SIZE) {
+    if (len > SK_XML_DEVICE_MAX_SIZE) {
         g_set_error(error, SK_CLI_ERROR, SK_CLI_ERROR_FAILED,
                     "the device XML in %s is too large: more than %d bytes", label,
                     SK_XML_DEVICE_MAX_SIZE);
         return NULL;
     }
-    text[n] = '\0';
     return g_steal_pointer(&text);
 }
 

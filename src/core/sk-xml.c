@@ -233,13 +233,12 @@ sk_xml_parse(const char *data, gsize len, const char *what, GError **error)
     return sk_xml_parse_limited(data, len, what, &sk_xml_domain_limits, error);
 }
 
-/* Reads at most @max + 1 bytes of @path: enough to tell that it is too large, without reading
- * /dev/zero or a huge file to the end. */
-static char *
+char *
 sk_xml_read_bounded(const char *path, const char *label, gsize max, gsize *len, GError **error)
 {
     g_autofree char *data = NULL;
-    FILE *f = g_fopen(path, "rb");
+    gboolean is_stdin = g_str_equal(path, "-");
+    FILE *f = is_stdin ? stdin : g_fopen(path, "rb");
     gsize n;
 
     if (f == NULL) {
@@ -254,12 +253,14 @@ sk_xml_read_bounded(const char *path, const char *label, gsize max, gsize *len, 
     if (ferror(f)) {
         int saved = errno;
 
-        fclose(f);
+        if (!is_stdin)
+            fclose(f);
         g_set_error(error, SK_ERROR, SK_ERROR_INVALID_ARGUMENT, "cannot read %s: %s", label,
                     g_strerror(saved));
         return NULL;
     }
-    fclose(f);
+    if (!is_stdin)
+        fclose(f);
     data[n] = '\0';
     *len = n;
     return g_steal_pointer(&data);

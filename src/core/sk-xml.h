@@ -51,6 +51,11 @@ xmlDoc *sk_xml_parse_limited(const char *data, gsize len, const char *what,
                              const SkXmlLimits *limits, GError **error);
 /* sk_xml_parse_limited() with the domain limits. */
 xmlDoc *sk_xml_parse(const char *data, gsize len, const char *what, GError **error);
+/* Reads at most @max + 1 bytes of @path ("-": stdin), NUL-terminated, length in @len: enough
+ * to tell that it is too large without reading /dev/zero or a huge file to the end. Errors
+ * (SK_ERROR_INVALID_ARGUMENT) name @label. */
+char *sk_xml_read_bounded(const char *path, const char *label, gsize max, gsize *len,
+                          GError **error);
 /* Reads and parses a file (size-limited); errors name the file. */
 xmlDoc *sk_xml_parse_file(const char *path, const char *what, GError **error);
 xmlDoc *sk_xml_parse_file_limited(const char *path, const char *what, const SkXmlLimits *limits,
