@@ -3,7 +3,9 @@ made as another user (setpriv) with gdbus or the CLI."""
 
 import os
 import re
+import shutil
 import subprocess
+import tempfile
 
 import skdaemon
 
@@ -106,3 +108,35 @@ def slotkeeper(bus, cli, uid, *args):
 
 def macs(xml):
     return set(re.findall(r"<mac address='([0-9a-f:]+)'", xml))
+
+
+def public_tempdir(prefix):
+    """A temporary directory the user nobody can read (device files, the copied CLI)."""
+    return shared_dir(tempfile.mkdtemp(prefix=prefix))
+
+
+def public_cli(workdir):
+    """The CLI, copied where the user nobody can run it (the build tree may be private)."""
+    src = os.environ.get("SLOTKEEPER")
+    if not src:
+        skdaemon.unavailable("SLOTKEEPER is not set (run the tests with 'meson test')")
+    dst = os.path.join(workdir, "slotkeeper")
+    shutil.copy(src, dst)
+    os.chmod(dst, 0o755)
+    return dst
+
+
+def polkit_service(bus, workdir):
+    """slotkeeperd on @bus asking polkit, as on the system bus; started."""
+    service = skdaemon.Service(bus, workdir)
+    service.extra_args = ["--polkit"]
+    service.start()
+    return service
+
+
+def settled(dom):
+    """@dom once the service has given it its spares and left it alone."""
+    skdaemon.wait_xml(dom, lambda x: len(skdaemon.free_ports(x)) >= skdaemon.SPARE_PORTS,
+                      "spares")
+    skdaemon.wait_stable(dom)
+    return dom

@@ -15,8 +15,8 @@ import pytest
 
 import skdaemon
 from skauth import (ACTION, MOCK_AUTHORITY_POLICY, NOBODY, OPEN_SESSION_CONFIG, SHIPPED_CONF,
-                    SYSTEM_BUS_CONFIG,
-                    as_user, gdbus, gv_string, macs, shared_dir, slotkeeper, write_device)
+                    SYSTEM_BUS_CONFIG, as_user, gdbus, gv_string, macs, polkit_service,
+                    public_cli, public_tempdir, settled, shared_dir, slotkeeper, write_device)
 from skdaemon import inactive_xml, nic
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -63,8 +63,7 @@ class Authority:
 
 @pytest.fixture(scope="module")
 def workdir():
-    import tempfile
-    path = shared_dir(tempfile.mkdtemp(prefix="skdt-auth-"))
+    path = public_tempdir("skdt-auth-")
     yield path
     shutil.rmtree(path, ignore_errors=True)
 
@@ -90,32 +89,19 @@ def authority(bus, workdir):
 
 @pytest.fixture(scope="module")
 def service(bus, workdir, conn, authority):
-    s = skdaemon.Service(bus, workdir)
-    s.extra_args = ["--polkit"]
-    s.start()
+    s = polkit_service(bus, workdir)
     yield s
     s.stop()
 
 
 @pytest.fixture(scope="module")
 def cli(workdir):
-    """The CLI, copied where the user nobody can run it (the build tree may be private)."""
-    src = os.environ.get("SLOTKEEPER")
-    if not src:
-        skdaemon.unavailable("SLOTKEEPER is not set (run the tests with 'meson test')")
-    dst = os.path.join(workdir, "slotkeeper")
-    shutil.copy(src, dst)
-    os.chmod(dst, 0o755)
-    return dst
+    return public_cli(workdir)
 
 
 @pytest.fixture(scope="module")
 def guest(domains, service):
-    dom = domains.new_q35("auth")
-    skdaemon.wait_xml(dom, lambda x: len(skdaemon.free_ports(x)) >= skdaemon.SPARE_PORTS,
-                      "spares")
-    skdaemon.wait_stable(dom)
-    return dom
+    return settled(domains.new_q35("auth"))
 
 
 MGR = skdaemon.MANAGER_PATH
@@ -269,8 +255,7 @@ def test_only_root_owns_the_name(bus, service):
 
 
 def test_session_service_serves_its_own_uid_only(conn, domains):
-    import tempfile
-    workdir = shared_dir(tempfile.mkdtemp(prefix="skdt-auth-session-"))
+    workdir = public_tempdir("skdt-auth-session-")
     bus = skdaemon.PrivateBus(OPEN_SESSION_CONFIG)
     shared_dir(bus.dir)
     service = skdaemon.Service(bus, workdir)  # no --polkit: owner-only, as on a session bus

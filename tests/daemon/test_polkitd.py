@@ -15,7 +15,8 @@ import pytest
 
 import skdaemon
 from skauth import (ACTION, NOBODY, POLKITD_POLICY, SHIPPED_CONF, SOURCE_ROOT, SYSTEM_BUS_CONFIG,
-                    gdbus, gv_string, macs, shared_dir, slotkeeper, write_device)
+                    gdbus, gv_string, macs, polkit_service, public_cli, public_tempdir,
+                    settled, shared_dir, slotkeeper, write_device)
 from skdaemon import inactive_xml, nic
 
 POLKITD = "/usr/lib/polkit-1/polkitd"
@@ -34,8 +35,7 @@ polkit.addRule(function(action, subject) {
 
 @pytest.fixture(scope="module")
 def workdir():
-    import tempfile
-    path = shared_dir(tempfile.mkdtemp(prefix="skdt-polkitd-"))
+    path = public_tempdir("skdt-polkitd-")
     yield path
     shutil.rmtree(path, ignore_errors=True)
 
@@ -92,31 +92,19 @@ def polkitd(bus, workdir):
 
 @pytest.fixture(scope="module")
 def service(bus, workdir, conn, polkitd):
-    s = skdaemon.Service(bus, workdir)
-    s.extra_args = ["--polkit"]
-    s.start()
+    s = polkit_service(bus, workdir)
     yield s
     s.stop()
 
 
 @pytest.fixture(scope="module")
 def cli(workdir):
-    src = os.environ.get("SLOTKEEPER")
-    if not src:
-        skdaemon.unavailable("SLOTKEEPER is not set (run the tests with 'meson test')")
-    dst = os.path.join(workdir, "slotkeeper")
-    shutil.copy(src, dst)
-    os.chmod(dst, 0o755)
-    return dst
+    return public_cli(workdir)
 
 
 @pytest.fixture(scope="module")
 def guest(domains, service, placed_files):
-    dom = domains.define(skdaemon.q35_xml(placed_files))
-    skdaemon.wait_xml(dom, lambda x: len(skdaemon.free_ports(x)) >= skdaemon.SPARE_PORTS,
-                      "spares")
-    skdaemon.wait_stable(dom)
-    return dom
+    return settled(domains.define(skdaemon.q35_xml(placed_files)))
 
 
 def test_polkitd_knows_the_action(bus, polkitd):
@@ -155,10 +143,7 @@ def test_rule_sees_domain_and_verb(bus, guest, cli, workdir):
 
 
 def test_rule_does_not_cover_other_domains(bus, guest, domains, service):
-    other = domains.new_q35("polkitd-other")
-    skdaemon.wait_xml(other, lambda x: len(skdaemon.free_ports(x)) >= skdaemon.SPARE_PORTS,
-                      "spares")
-    skdaemon.wait_stable(other)
+    other = settled(domains.new_q35("polkitd-other"))
     before = inactive_xml(other)
     ok, out = gdbus(bus, NOBODY, skdaemon.MANAGER_PATH,
                     skdaemon.MANAGER_IFACE + ".AttachDevice", gv_string(other.name()),
