@@ -277,13 +277,14 @@ sk_topology_build_buses(SkTopology *topo)
 
 static void
 sk_topology_add_occupant(SkTopology *topo, const SkPciAddr *addr, SkOccupantKind kind,
-                         const char *element, char *description, guint controller_index)
+                         xmlNode *node, char *description, guint controller_index)
 {
     SkOccupant *occ = g_new0(SkOccupant, 1);
 
+    occ->node = node;
     occ->address = *addr;
     occ->kind = kind;
-    occ->element = g_strdup(element);
+    occ->element = node ? g_strdup((const char *)node->name) : NULL;
     occ->description = description;
     occ->controller_index = controller_index;
     g_ptr_array_add(topo->occupants, occ);
@@ -364,7 +365,7 @@ sk_topology_parse_occupants(SkTopology *topo, xmlNode *devices, GError **error)
             if (!has_pci)
                 continue;
             sk_xml_parse_uint(index, &idx);
-            sk_topology_add_occupant(topo, &addr, SK_OCCUPANT_CONTROLLER, "controller",
+            sk_topology_add_occupant(topo, &addr, SK_OCCUPANT_CONTROLLER, cur,
                                      g_strdup_printf("%s (index %u)", model, idx), idx);
             continue;
         }
@@ -374,7 +375,7 @@ sk_topology_parse_occupants(SkTopology *topo, xmlNode *devices, GError **error)
         }
         description = sk_topology_describe_element(cur, &topo->info, &flags, &other);
         if (has_pci)
-            sk_topology_add_occupant(topo, &addr, SK_OCCUPANT_DEVICE, (const char *)cur->name,
+            sk_topology_add_occupant(topo, &addr, SK_OCCUPANT_DEVICE, cur,
                                      g_steal_pointer(&description), 0);
         else if (flags != 0 && !other)
             sk_topology_note_unaddressed(topo, cur, first_video);

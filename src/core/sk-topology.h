@@ -57,6 +57,7 @@ typedef struct {
     char *element;          /* element name ("interface"); NULL for chipset reservations */
     char *description;      /* for people: "interface virtio (52:54:00:12:34:56)" */
     guint controller_index; /* for SK_OCCUPANT_CONTROLLER */
+    xmlNode *node;          /* the element in the topology's document; NULL for chipset */
 } SkOccupant;
 
 typedef struct {

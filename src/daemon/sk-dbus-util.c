@@ -305,6 +305,11 @@ sk_dbus_occupant_to_variant(const SkOccupant *occ)
     if (occ->kind == SK_OCCUPANT_CONTROLLER)
         g_variant_builder_add(&b, "{sv}", "controller",
                               g_variant_new_uint32(occ->controller_index));
+    if (occ->kind == SK_OCCUPANT_DEVICE && occ->node) {
+        g_autofree char *xml = sk_xml_node_to_string(occ->node);
+
+        g_variant_builder_add(&b, "{sv}", "xml", g_variant_new_string(xml));
+    }
     return g_variant_builder_end(&b);
 }
 

@@ -369,6 +369,7 @@ sk_domain_dbus_apply(SkDomainEntry *entry, const SkDomainInfo *info)
     SK_SET_STRING(iface, arch, info->arch);
     SK_SET_STRING(iface, machine, info->machine);
     SK_SET_SCALAR(iface, persistent, info->persistent);
+    SK_SET_SCALAR(iface, active, info->active);
     SK_SET_SCALAR(iface, managed, info->managed);
     SK_SET_SCALAR(iface, spare_ports, info->policy.spare_ports);
     SK_SET_STRING(iface, legacy_bridge, sk_legacy_bridge_to_string(info->policy.legacy_bridge));

@@ -42,6 +42,7 @@ STOP_TIMEOUT = 10
 
 DOMAIN_PROPERTIES = {
     "Name": "s", "UUID": "s", "State": "s", "Arch": "s", "Machine": "s", "Persistent": "b",
+    "Active": "b",
     "Managed": "b", "SparePorts": "u", "LegacyBridge": "s", "FreeHotplugSlots": "a{su}",
     "FreeHotplugSlotsNextBoot": "a{su}", "LegacyChain": "s", "RestartPending": "b",
 }

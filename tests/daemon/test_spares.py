@@ -76,6 +76,7 @@ def test_object_manager_lists_domain(client, bare):
     assert props["Arch"] == "x86_64"
     assert "q35" in props["Machine"]
     assert props["Persistent"] is True
+    assert props["Active"] is (bare.isActive() == 1)
     assert props["Managed"] is True
     assert props["SparePorts"] == SPARE_PORTS
     assert props["LegacyBridge"] == "lazy"
@@ -148,3 +149,26 @@ def test_properties_changed_and_interfaces_signals(client, domains, bare):
         f"no InterfacesRemoved for {path}: {client.signals}"
     assert path not in client.managed_objects()
     assert PREFIX in dom.name()
+
+
+def test_occupant_xml_names_the_device_for_detach(client, domains):
+    """GetSlots gives each device's XML as libvirt shows it; DetachDevice of that XML removes
+    exactly that device (a client never parses the domain XML itself)."""
+    mac = "52:54:00:d7:00:42"
+    dom = domains.new_q35("occxml", extra_devices=skdaemon.nic("virtio", mac))
+    path = skdaemon.domain_path(dom.UUIDString())
+    client.wait_property(path, "FreeHotplugSlotsNextBoot", lambda v: v.get("pcie", 0) >= 4)
+    buses = client.domain(path, "GetSlots", "(a{sv})", skdaemon.opts(inactive=True),
+                          reply="(aa{sv})")[0]
+    xmls = [o["xml"] for b in buses for o in b["occupants"] if o["kind"] == "device"]
+    nic_xml = [x for x in xmls if mac in x]
+    assert len(nic_xml) == 1, xmls
+    addr = skdaemon.device_address(inactive_xml(dom), mac)
+    elem = skdaemon.ET.fromstring(nic_xml[0])
+    assert skdaemon.sktest.pci_address(elem) == addr, (addr, nic_xml[0])
+    assert all('<controller type="pci"' not in x for x in xmls), xmls
+    before = inactive_xml(dom)
+    client.detach(dom.name(), nic_xml[0], config=True)
+    after = inactive_xml(dom)
+    assert skdaemon.device_address(after, mac) is None
+    assert len(skdaemon.address_map(after)) == len(skdaemon.address_map(before)) - 1
