@@ -1,11 +1,10 @@
-/* slotkeeper CLI: the online verbs, plain GDBus calls to slotkeeperd. The interface is the one in
- * dbus/org.slotkeeper.SlotKeeper1.xml; the CLI does not link any daemon code. */
+/* slotkeeper CLI: the verbs that ask slotkeeperd, through its generated proxies, and print
+ * what it answers with the one renderer. */
 #pragma once
 
 #include <glib.h>
 
-#include "sk-cli-dbus.h"
-#include "sk-cli-offline.h"
+#include "sk-cli.h"
 
 G_BEGIN_DECLS
 
@@ -21,16 +20,10 @@ gboolean sk_cli_verb_reconcile(const SkCliGlobals *globals, int argc, char **arg
                                GError **error);
 gboolean sk_cli_verb_status(const SkCliGlobals *globals, int argc, char **argv, char **output,
                             GError **error);
-/* Prints events as they come, until SIGINT or SIGTERM; @output is then empty. */
-gboolean sk_cli_verb_monitor(const SkCliGlobals *globals, int argc, char **argv, char **output,
-                             GError **error);
 
-/* The online forms of plan and slots, reached when a DOMAIN replaces --domain-xml; @globals
- * already holds the options given after the verb. */
-gboolean sk_cli_online_plan(const SkCliGlobals *globals, const char *domain,
-                            const char *device_path, const SkCliAffect *affect, char **output,
-                            GError **error);
-gboolean sk_cli_online_slots(const SkCliGlobals *globals, const char *domain, gboolean inactive,
-                             char **output, GError **error);
+/* The online forms of plan and slots, for a DOMAIN instead of --domain-xml: @args parsed by
+ * the verb. A refused plan fails, leaving its --json form in @output. */
+gboolean sk_cli_online_plan(const SkCliArgs *args, char **output, GError **error);
+gboolean sk_cli_online_slots(const SkCliArgs *args, char **output, GError **error);
 
 G_END_DECLS

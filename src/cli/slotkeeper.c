@@ -6,8 +6,10 @@
 
 #include <glib.h>
 
-#include "sk-cli-offline.h"
+#include "sk-cli-dual.h"
+#include "sk-cli-monitor.h"
 #include "sk-cli-online.h"
+#include "sk-cli-render.h"
 
 #ifndef SK_VERSION
 #define SK_VERSION "unknown"
@@ -25,9 +27,10 @@ typedef struct {
 } SkCliVerb;
 
 static const SkCliVerb sk_cli_verbs[] = {
-    { "list", "", "managed domains and their free hotplug slots", sk_cli_verb_list, TRUE },
-    { "slots", "DOMAIN [--inactive]", "the PCI tree: controllers, slots, occupants, hotplug",
-      sk_cli_verb_slots, TRUE },
+    { "list", "[-q] [--no-legend]", "managed domains and their free hotplug slots",
+      sk_cli_verb_list, TRUE },
+    { "slots", "DOMAIN [--inactive] [--no-legend]",
+      "the PCI tree: controllers, slots, occupants, hotplug", sk_cli_verb_slots, TRUE },
     { "plan",
       "DOMAIN DEVICE.xml [--live] [--config] [--current] [--persistent] "
       "[--hotplug-require yes|no]",
@@ -97,7 +100,9 @@ sk_cli_print_help(void)
                          "  --version          Show the version\n"
                          "  --system           Talk to slotkeeperd on the system bus (default)\n"
                          "  --user             Talk to slotkeeperd on the session bus\n"
-                         "  --json             Print JSON instead of text\n"
+                         "  --json             Print JSON instead of text (errors too)\n"
+                         "  -q, --quiet        Print only the data: no notes, no legends\n"
+                         "  --no-legend        Print tables without their header and notes\n"
                          "  --no-ask-password  Do not ask for a password to authorize changes\n"
                          "\n"
                          "Run 'slotkeeper VERB --help' for a verb's options.\n");
@@ -121,15 +126,41 @@ sk_cli_fail(int status, const char *message, const char *hint_verb)
     return status;
 }
 
+/* --json anywhere on the command line: a failure is printed as JSON too. */
+static gboolean
+sk_cli_wants_json(const SkCliGlobals *globals, int argc, char **argv)
+{
+    if (globals->json)
+        return TRUE;
+    for (int i = 1; i < argc && argv[i]; i++) {
+        if (g_str_equal(argv[i], "--"))
+            break;
+        if (g_str_equal(argv[i], "--json"))
+            return TRUE;
+    }
+    return FALSE;
+}
+
 static int
 sk_cli_run_verb(const SkCliVerb *verb, const SkCliGlobals *globals, int argc, char **argv)
 {
     g_autoptr(GError) error = NULL;
     g_autofree char *output = NULL;
+    /* Before the verb's option parser reorders @argv. */
+    gboolean json = sk_cli_wants_json(globals, argc, argv);
 
     if (!verb->run(globals, argc, argv, &output, &error)) {
         gboolean usage = error->domain == G_OPTION_ERROR ||
                          g_error_matches(error, SK_CLI_ERROR, SK_CLI_ERROR_USAGE);
+
+        /* What a failure still has to say on stdout: a refused plan's dictionary, a status;
+         * with --json at least the error as an object. */
+        if (!output && json)
+            output = sk_cli_render_error_json(error);
+        if (output) {
+            fputs(output, stdout);
+            fflush(stdout);
+        }
         return sk_cli_fail(usage ? SK_EXIT_USAGE : SK_EXIT_FAILURE, error->message, verb->name);
     }
     /* The whole output exists before the first byte goes out, so failures print nothing. */
@@ -170,6 +201,10 @@ main(int argc, char **argv)
         }
         if (g_str_equal(arg, "--json")) {
             globals.json = TRUE;
+        } else if (g_str_equal(arg, "--quiet") || g_str_equal(arg, "-q")) {
+            globals.quiet = TRUE;
+        } else if (g_str_equal(arg, "--no-legend")) {
+            globals.no_legend = TRUE;
         } else if (g_str_equal(arg, "--system")) {
             globals.system = TRUE;
         } else if (g_str_equal(arg, "--user")) {
@@ -183,8 +218,17 @@ main(int argc, char **argv)
     }
     if (globals.system && globals.user)
         return sk_cli_fail(SK_EXIT_USAGE, "--system and --user are mutually exclusive", NULL);
-    if (i >= argc)
-        return sk_cli_fail(SK_EXIT_USAGE, "no verb given", NULL);
+    if (i >= argc) {
+        g_autoptr(GError) error =
+            g_error_new_literal(SK_CLI_ERROR, SK_CLI_ERROR_USAGE, "no verb given");
+
+        if (globals.json) {
+            g_autofree char *json = sk_cli_render_error_json(error);
+
+            fputs(json, stdout);
+        }
+        return sk_cli_fail(SK_EXIT_USAGE, error->message, NULL);
+    }
 
     if (g_str_equal(argv[i], "help")) {
         if (i + 1 >= argc) {

@@ -40,6 +40,25 @@ sk_config_uint(GKeyFile *kf, const char *path, const char *group, const char *ke
     return TRUE;
 }
 
+/* A [policy] number, held to the same range (and message) as D-Bus, the CLI and metadata. */
+static gboolean
+sk_config_policy_uint(GKeyFile *kf, const char *path, const char *key,
+                      gboolean (*check)(gint64 value, GError **error), guint *out, GError **error)
+{
+    g_autoptr(GError) local = NULL;
+    g_autofree char *value = g_key_file_get_value(kf, "policy", key, NULL);
+    gint64 parsed = 0;
+
+    if (value == NULL)
+        return TRUE;
+    g_strstrip(value);
+    if (!g_ascii_string_to_signed(value, 10, G_MININT64, G_MAXINT64, &parsed, &local) ||
+        !check(parsed, &local))
+        return sk_config_bad(path, "policy", key, local->message, error);
+    *out = (guint)parsed;
+    return TRUE;
+}
+
 static void
 sk_config_warn_unknown(GKeyFile *kf, const char *path, const char *group, const char *const *known)
 {
@@ -70,19 +89,18 @@ sk_config_load(SkConfig *config, const char *path, gboolean optional, GError **e
     }
     sk_config_warn_unknown(kf, path, "policy", policy_keys);
     sk_config_warn_unknown(kf, path, "service", service_keys);
-    if (!sk_config_uint(kf, path, "policy", "spare-ports", 0, 240, &config->policy.spare_ports,
-                        error) ||
-        !sk_config_uint(kf, path, "policy", "root-port-cap", 0, 240, &config->policy.root_port_cap,
-                        error) ||
+    if (!sk_config_policy_uint(kf, path, "spare-ports", sk_policy_check_spare_ports,
+                               &config->policy.spare_ports, error) ||
+        !sk_config_policy_uint(kf, path, "root-port-cap", sk_policy_check_root_port_cap,
+                               &config->policy.root_port_cap, error) ||
         !sk_config_uint(kf, path, "service", "workers", 1, 64, &config->workers, error) ||
         !sk_config_uint(kf, path, "service", "rescan-seconds", 0, 86400, &config->rescan_seconds,
                         error))
         return FALSE;
     legacy = g_key_file_get_string(kf, "policy", "legacy-bridge", NULL);
     if (legacy != NULL &&
-        !sk_legacy_bridge_from_string(g_strstrip(legacy), &config->policy.legacy_bridge, NULL))
-        return sk_config_bad(path, "policy", "legacy-bridge", "expected lazy, eager or never",
-                             error);
+        !sk_legacy_bridge_from_string(g_strstrip(legacy), &config->policy.legacy_bridge, &local))
+        return sk_config_bad(path, "policy", "legacy-bridge", local->message, error);
     if (g_key_file_has_key(kf, "policy", "manage", NULL)) {
         gboolean manage = g_key_file_get_boolean(kf, "policy", "manage", &local);
 

@@ -3,7 +3,7 @@
 
 #include <glib.h>
 
-#include "sk-planner.h"
+#include "sk-policy.h"
 
 G_BEGIN_DECLS
 

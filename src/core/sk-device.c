@@ -3,12 +3,7 @@
  * because that is what the flags are computed from when a device is really attached. */
 #include "sk-device.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <string.h>
-#include <unistd.h>
-
-#include <glib/gstdio.h>
 
 #include "sk-error.h"
 #include "sk-xml.h"
@@ -217,64 +212,6 @@ sk_parse_host_address(SkClassify *c, xmlNode *anode, SkPciAddr *addr, GError **e
     return TRUE;
 }
 
-static guint8
-sk_config_byte(const guint8 *buf, gsize len, guint pos)
-{
-    /* libvirt reads past the end of a short config file as zeros without an error. */
-    return pos < len ? buf[pos] : 0;
-}
-
-static gboolean
-sk_file_readable(const char *path)
-{
-    g_autofree char *contents = NULL;
-
-    return g_file_get_contents(path, &contents, NULL, NULL);
-}
-
-/* virPCIDeviceNew + virPCIDeviceIsPCIExpress (libvirt 9.0): TRUE when the host device is PCI
- * Express, or when that cannot be told - libvirt then assumes Express, as most are. */
-static gboolean
-sk_host_device_is_express(const SkPciAddr *host)
-{
-    const char *root = g_getenv("SK_SYSFS_ROOT");
-    g_autofree char *name = sk_pci_addr_format(host);
-    g_autofree char *dir = g_build_filename(root != NULL && *root != '\0' ? root : "/sys", "bus",
-                                            "pci", "devices", name, NULL);
-    g_autofree char *config = g_build_filename(dir, "config", NULL);
-    g_autofree char *vendor = g_build_filename(dir, "vendor", NULL);
-    g_autofree char *device = g_build_filename(dir, "device", NULL);
-    guint8 buf[256];
-    gssize len;
-    guint pos;
-    guint ttl = 64; /* libvirt does not guard against a looping list; we do */
-    GStatBuf st;
-    int fd;
-
-    if (!g_file_test(config, G_FILE_TEST_EXISTS) || !sk_file_readable(vendor) ||
-        !sk_file_readable(device))
-        return TRUE;
-    fd = g_open(config, O_RDONLY | O_CLOEXEC, 0);
-    if (fd < 0)
-        return TRUE;
-    len = read(fd, buf, sizeof(buf));
-    close(fd);
-    if (len < 0)
-        len = 0;
-    /* Walk the capability list for the PCI Express capability (ID 0x10). */
-    if (sk_config_byte(buf, len, 0x06) & 0x10) {
-        pos = sk_config_byte(buf, len, 0x34);
-        while (pos >= 0x40 && pos != 0xff && ttl-- > 0) {
-            if (sk_config_byte(buf, len, pos) == 0x10)
-                return TRUE;
-            pos = sk_config_byte(buf, len, pos + 1);
-        }
-    }
-    /* Not found, which may only mean the capabilities were unreadable: a conventional PCI
-     * device's config file is exactly 256 bytes, anything else is taken as Express. */
-    return g_stat(config, &st) != 0 || st.st_size != 256;
-}
-
 /* The PCI-hostdev branch of qemuDomainDeviceCalculatePCIConnectFlags, shared by <hostdev
  * type='pci'> and <interface type='hostdev'>. */
 static gboolean
@@ -291,7 +228,7 @@ sk_classify_host_pci(SkClassify *c, const char *prefix, GError **error)
     if (c->pci == c->pcie || c->dev->has_pci_address)
         c->dev->flags = c->pcie; /* no pcie-root: PCI; explicit guest address: lax check anyway */
     else
-        c->dev->flags = sk_host_device_is_express(&host) ? c->pcie : c->pci;
+        c->dev->flags = sk_host_pci_is_express(c->mi->host, &host) ? c->pcie : c->pci;
     return TRUE;
 }
 
@@ -770,7 +707,7 @@ sk_classify_hostdev(SkClassify *c, GError **error)
         if (!g_str_equal(model, "vfio-pci"))
             sk_no_pci(c, "a %s mediated device is not a PCI device", model);
         else
-            c->dev->flags = c->pcie; /* no sysfs to ask; all mdev-capable devices are PCIe */
+            c->dev->flags = c->pcie; /* no host device to ask; all mdev-capable devices are PCIe */
         return TRUE;
     }
     if (g_str_equal(type, "scsi_host")) {

@@ -5,8 +5,8 @@
 #include <glib.h>
 #include <libxml/tree.h>
 
+#include "sk-machine.h"
 #include "sk-pci.h"
-#include "sk-topology.h"
 
 G_BEGIN_DECLS
 

@@ -41,6 +41,16 @@ sk_edit_new_controller_node(const SkNewController *ctrl)
     return node;
 }
 
+char *
+sk_edit_controller_xml(const SkNewController *ctrl)
+{
+    g_autoptr(xmlDoc) doc = xmlNewDoc((const xmlChar *)"1.0");
+    xmlNode *node = sk_edit_new_controller_node(ctrl);
+
+    xmlDocSetRootElement(doc, node);
+    return sk_xml_node_to_string(node);
+}
+
 /* The whitespace that precedes @ref, so that inserted siblings line up with it. */
 static xmlNode *
 sk_edit_indent_for(xmlDoc *doc, xmlNode *ref)

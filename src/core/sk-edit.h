@@ -14,5 +14,7 @@ G_BEGIN_DECLS
 xmlDoc *sk_edit_apply_plan(xmlDoc *domain, const SkPlan *plan, const SkDevice *dev, GError **error);
 /* The <controller> element libvirt would accept for @ctrl. */
 xmlNode *sk_edit_new_controller_node(const SkNewController *ctrl);
+/* The same element as text, for virDomainAttachDeviceFlags. */
+char *sk_edit_controller_xml(const SkNewController *ctrl);
 
 G_END_DECLS

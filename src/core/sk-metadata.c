@@ -15,6 +15,22 @@ sk_metadata_new(void)
     return md;
 }
 
+SkMetadata *
+sk_metadata_copy(const SkMetadata *md)
+{
+    SkMetadata *copy = sk_metadata_new();
+
+    copy->has_spare_ports = md->has_spare_ports;
+    copy->spare_ports = md->spare_ports;
+    copy->has_legacy_bridge = md->has_legacy_bridge;
+    copy->legacy_bridge = md->legacy_bridge;
+    copy->has_managed = md->has_managed;
+    copy->managed = md->managed;
+    for (guint i = 0; i < md->no_hotplug->len; i++)
+        g_ptr_array_add(copy->no_hotplug, g_strdup(md->no_hotplug->pdata[i]));
+    return copy;
+}
+
 void
 sk_metadata_free(SkMetadata *md)
 {
@@ -76,8 +92,10 @@ sk_metadata_parse_element(SkMetadata *md, xmlNode *elem, GError **error)
     g_autofree char *managed = sk_xml_get_prop(elem, "managed");
 
     if (spare != NULL) {
-        if (!sk_xml_parse_uint(spare, &md->spare_ports) || md->spare_ports > 240)
-            return sk_metadata_invalid("spare-ports", spare, "0..240", error);
+        if (!sk_xml_parse_uint(spare, &md->spare_ports) ||
+            !sk_policy_check_spare_ports(md->spare_ports, NULL))
+            return sk_metadata_invalid("spare-ports", spare,
+                                       "0.." G_STRINGIFY(SK_POLICY_SPARE_PORTS_MAX), error);
         md->has_spare_ports = TRUE;
     }
     if (legacy != NULL) {

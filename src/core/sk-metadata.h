@@ -25,6 +25,7 @@ typedef struct {
 } SkMetadata;
 
 SkMetadata *sk_metadata_new(void);
+SkMetadata *sk_metadata_copy(const SkMetadata *md);
 void sk_metadata_free(SkMetadata *md);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SkMetadata, sk_metadata_free)
 

@@ -115,52 +115,6 @@ sk_plan_check(const SkPlan *plan, GError **error)
     return FALSE;
 }
 
-void
-sk_policy_init(SkPolicy *policy)
-{
-    policy->spare_ports = 4;
-    policy->legacy_bridge = SK_LEGACY_BRIDGE_LAZY;
-    policy->root_port_cap = 0;
-}
-
-guint
-sk_policy_root_port_cap(const SkPolicy *policy, const char *arch)
-{
-    if (policy != NULL && policy->root_port_cap > 0)
-        return MIN(policy->root_port_cap, 240u);
-    /* x86: I/O space for 14 ports plus the rest of the guest (QEMU #641, virt-manager's limit). */
-    if (arch != NULL && (g_str_equal(arch, "x86_64") || g_str_equal(arch, "i686")))
-        return 14;
-    return 28;
-}
-
-static const char *const sk_legacy_bridge_names[] = { "lazy", "eager", "never" };
-
-const char *
-sk_legacy_bridge_to_string(SkLegacyBridge mode)
-{
-    if ((guint)mode >= G_N_ELEMENTS(sk_legacy_bridge_names))
-        return "lazy";
-    return sk_legacy_bridge_names[mode];
-}
-
-gboolean
-sk_legacy_bridge_from_string(const char *str, SkLegacyBridge *mode, GError **error)
-{
-    g_autofree char *shown = NULL;
-
-    for (guint i = 0; str != NULL && i < G_N_ELEMENTS(sk_legacy_bridge_names); i++) {
-        if (g_str_equal(str, sk_legacy_bridge_names[i])) {
-            *mode = (SkLegacyBridge)i;
-            return TRUE;
-        }
-    }
-    shown = sk_xml_excerpt(str, 64);
-    g_set_error(error, SK_ERROR, SK_ERROR_INVALID_ARGUMENT,
-                "invalid legacy-bridge policy '%s': expected lazy, eager or never", shown);
-    return FALSE;
-}
-
 const char *
 sk_plan_effect_to_string(SkPlanEffect effect)
 {

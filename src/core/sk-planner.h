@@ -7,21 +7,10 @@
 #include "sk-device.h"
 #include "sk-error.h"
 #include "sk-pci.h"
+#include "sk-policy.h"
 #include "sk-topology.h"
 
 G_BEGIN_DECLS
-
-typedef enum {
-    SK_LEGACY_BRIDGE_LAZY,  /* add root port + pcie-to-pci-bridge when a legacy device needs it */
-    SK_LEGACY_BRIDGE_EAGER, /* keep one present with free slots */
-    SK_LEGACY_BRIDGE_NEVER, /* never add one */
-} SkLegacyBridge;
-
-typedef struct {
-    guint spare_ports; /* empty hotplug root ports to keep (default 4) */
-    SkLegacyBridge legacy_bridge;
-    guint root_port_cap; /* 0: the per-architecture default */
-} SkPolicy;
 
 typedef struct {
     gboolean live;            /* affect the running definition */
@@ -60,11 +49,6 @@ typedef struct {
     gboolean short_of_policy; /* reserve plans: the policy cannot be met (cap, no room) */
 } SkPlan;
 
-void sk_policy_init(SkPolicy *policy);
-/* The root-port cap in force for @arch: policy value, else 14 on x86_64, 28 on aarch64. */
-guint sk_policy_root_port_cap(const SkPolicy *policy, const char *arch);
-const char *sk_legacy_bridge_to_string(SkLegacyBridge mode);
-gboolean sk_legacy_bridge_from_string(const char *str, SkLegacyBridge *mode, GError **error);
 void sk_plan_options_init(SkPlanOptions *opts);
 /* "now", "next-boot" or "none", as the CLI's JSON and the D-Bus Plan reply say it. */
 const char *sk_plan_effect_to_string(SkPlanEffect effect);

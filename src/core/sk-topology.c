@@ -495,7 +495,7 @@ sk_topology_mark_buses(SkTopology *topo, GError **error)
     return TRUE;
 }
 
-static SkTopology *
+SkTopology *
 sk_topology_new_from_doc(xmlDoc *doc, GError **error)
 {
     g_autoptr(SkTopology) topo = g_new0(SkTopology, 1);

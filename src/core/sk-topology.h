@@ -5,25 +5,10 @@
 #include <glib.h>
 #include <libxml/tree.h>
 
+#include "sk-machine.h"
 #include "sk-pci.h"
 
 G_BEGIN_DECLS
-
-typedef enum {
-    SK_MACHINE_Q35,    /* x86 q35: pcie-root */
-    SK_MACHINE_VIRT,   /* aarch64 / riscv virt: pcie-root */
-    SK_MACHINE_PC,     /* x86 pc (i440fx): pci-root */
-    SK_MACHINE_NO_PCI, /* s390 ccw and other machines without a PCI bus slotkeeper manages */
-} SkMachineKind;
-
-/* The machine facts that device classification needs. */
-typedef struct {
-    const char *arch;    /* "x86_64", "aarch64", ... */
-    const char *machine; /* as in <os><type machine=...>, e.g. "pc-q35-7.2" */
-    SkMachineKind kind;
-    gboolean has_pcie_root; /* index 0 is pcie-root */
-    gboolean virtio_mmio;   /* virtio devices without a PCI address would use virtio-mmio */
-} SkMachineInfo;
 
 typedef enum {
     SK_HOTPLUG_DEFAULT,
@@ -76,6 +61,8 @@ typedef struct _SkTopology SkTopology;
  * SK_ERROR_NOT_SUPPORTED (no PCI machine, e.g. s390 ccw), SK_ERROR_INVALID_ADDRESS (two
  * occupants on one address, malformed addresses). */
 SkTopology *sk_topology_new_from_xml(const char *xml, gsize len, GError **error);
+/* The same from a parsed document, which the topology takes (also on failure). */
+SkTopology *sk_topology_new_from_doc(xmlDoc *doc, GError **error);
 SkTopology *sk_topology_new_from_file(const char *path, GError **error);
 void sk_topology_free(SkTopology *topo);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SkTopology, sk_topology_free)

@@ -1,4 +1,5 @@
-/* slotkeeperd: command line, bus connection and name, signals, systemd notification. */
+/* slotkeeperd: command line, bus connection and name, signals, systemd notification. The
+ * service core (sk-service) and its D-Bus front end (sk-dbus-server) are put together here. */
 #include <glib-unix.h>
 #include <libvirt-glib/libvirt-glib.h>
 #include <libxml/parser.h>
@@ -7,9 +8,14 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "sk-auth.h"
 #include "sk-config.h"
-#include "sk-daemon.h"
-#include "sk-dbus-util.h"
+#include "sk-dbus-error.h"
+#include "sk-dbus-server.h"
+#include "sk-fault.h"
+#include "sk-host-sysfs.h"
+#include "sk-service.h"
+#include "sk-wire.h"
 
 typedef struct {
     gboolean system;
@@ -93,30 +99,73 @@ sk_default_uri(const SkArgs *args)
     return "qemu:///system";
 }
 
+/* What main() puts together, for the callbacks. */
+typedef struct {
+    SkService *service;
+    GDBusConnection *bus;
+    GMainLoop *loop;
+    guint owner_id;
+    gboolean name_owned;
+    int exit_status;
+} SkDaemon;
+
 static void
 sk_on_name_acquired(GDBusConnection *bus, const char *name, gpointer data)
 {
-    g_info("owning %s", name);
-    sk_daemon_name_acquired(data);
+    SkDaemon *d = data;
+
+    d->name_owned = TRUE;
+    g_message("ready: %s on the bus, %s %s", name,
+              sk_service_get_connected(d->service) ? "managing" : "not connected to",
+              sk_service_get_uri(d->service));
+    sd_notifyf(0, "READY=1\nSTATUS=%s %s",
+               sk_service_get_connected(d->service) ? "Managing the domains of"
+                                                    : "Waiting for libvirt at",
+               sk_service_get_uri(d->service));
 }
 
 static void
 sk_on_name_lost(GDBusConnection *bus, const char *name, gpointer data)
 {
-    SkDaemon *daemon = data;
+    SkDaemon *d = data;
 
-    g_critical("cannot own %s on the bus (is another slotkeeperd running?)", name);
-    daemon->exit_status = 1;
-    g_main_loop_quit(daemon->loop);
+    if (!bus || g_dbus_connection_is_closed(bus))
+        g_critical("lost the connection to the message bus: %s can no longer be served", name);
+    else if (d->name_owned)
+        g_critical("lost the bus name %s to another process", name);
+    else
+        g_critical("cannot own %s on the bus (is another slotkeeperd running?)", name);
+    d->exit_status = 1;
+    g_main_loop_quit(d->loop);
+}
+
+/* Every domain of the first listing has its properties (or libvirt cannot be reached): only
+ * now take the name, so that a call that activated the service gets true answers. */
+static void
+sk_on_ready(SkService *service, SkDaemon *d)
+{
+    d->owner_id =
+        g_bus_own_name_on_connection(d->bus, SK_WIRE_BUS_NAME, G_BUS_NAME_OWNER_FLAGS_NONE,
+                                     sk_on_name_acquired, sk_on_name_lost, d, NULL);
+}
+
+static void
+sk_on_connected(SkService *service, GParamSpec *pspec, SkDaemon *d)
+{
+    if (sk_service_get_connected(service))
+        sd_notifyf(0, "STATUS=Managing the domains of %s", sk_service_get_uri(service));
+    else
+        sd_notifyf(0, "STATUS=Waiting for libvirt at %s: %s", sk_service_get_uri(service),
+                   sk_service_get_connect_error(service));
 }
 
 static gboolean
 sk_on_signal(gpointer data)
 {
-    SkDaemon *daemon = data;
+    SkDaemon *d = data;
 
     g_message("stopping");
-    g_main_loop_quit(daemon->loop);
+    g_main_loop_quit(d->loop);
     return G_SOURCE_CONTINUE;
 }
 
@@ -130,12 +179,12 @@ sk_on_watchdog(gpointer data)
 static void
 sk_on_bus_closed(GDBusConnection *bus, gboolean remote_peer_vanished, GError *error, gpointer data)
 {
-    SkDaemon *daemon = data;
+    SkDaemon *d = data;
 
     g_critical("the message bus connection closed%s%s", error ? ": " : "",
                error ? error->message : "");
-    daemon->exit_status = 1;
-    g_main_loop_quit(daemon->loop);
+    d->exit_status = 1;
+    g_main_loop_quit(d->loop);
 }
 
 int
@@ -145,11 +194,12 @@ main(int argc, char **argv)
     g_autoptr(GError) error = NULL;
     g_autoptr(GDBusConnection) bus = NULL;
     g_autoptr(GMainLoop) loop = NULL;
+    g_autoptr(SkService) service = NULL;
+    g_autoptr(SkAuth) auth = NULL;
+    SkDbusServer *server;
+    SkDaemon d = { 0 };
     SkConfig config;
-    SkDaemon *daemon;
-    guint owner_id;
     uint64_t watchdog_usec = 0;
-    int status;
 
     setlocale(LC_ALL, "");
     /* GLib logs messages to stdout: keep them in order with stderr when it is a file or pipe. */
@@ -172,15 +222,14 @@ main(int argc, char **argv)
         g_printerr("slotkeeperd: %s\n", error->message);
         return 2;
     }
-    if (config.workers == 0)
-        config.workers = 1;
 
     /* libxml2 wants its globals set up on the main thread before workers parse XML. */
     xmlInitParser();
     /* libvirt's events on the GLib main loop: register before the first connection. */
     gvir_init(&argc, &argv);
     gvir_event_register();
-    sk_dbus_register_errors();
+    sk_wire_register_dbus_errors();
+    sk_fault_init();
 
     bus = sk_bus_connect(&args, &error);
     if (!bus) {
@@ -190,29 +239,36 @@ main(int argc, char **argv)
     g_dbus_connection_set_exit_on_close(bus, FALSE);
 
     loop = g_main_loop_new(NULL, FALSE);
-    daemon = sk_daemon_new(&config, args.uri ? args.uri : sk_default_uri(&args));
-    daemon->loop = loop;
+    service =
+        sk_service_new(&config, args.uri ? args.uri : sk_default_uri(&args), sk_host_sysfs_get());
     /* The system bus has callers of every uid: polkit decides. A session bus (or a private
      * bus, unless --polkit) serves its own user only. */
-    daemon->polkit = args.polkit || (!args.session && !args.bus_address);
-    g_signal_connect(bus, "closed", G_CALLBACK(sk_on_bus_closed), daemon);
-    g_unix_signal_add(SIGINT, sk_on_signal, daemon);
-    g_unix_signal_add(SIGTERM, sk_on_signal, daemon);
+    auth = sk_auth_new(args.polkit || (!args.session && !args.bus_address));
+    d.service = service;
+    d.bus = bus;
+    d.loop = loop;
+    server = sk_dbus_server_new(service, auth, bus, SK_VERSION);
+    g_signal_connect(bus, "closed", G_CALLBACK(sk_on_bus_closed), &d);
+    g_signal_connect(service, "ready", G_CALLBACK(sk_on_ready), &d);
+    g_signal_connect(service, "notify::connected", G_CALLBACK(sk_on_connected), &d);
+    g_unix_signal_add(SIGINT, sk_on_signal, &d);
+    g_unix_signal_add(SIGTERM, sk_on_signal, &d);
     if (sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec >= 2000)
         g_timeout_add((guint)(watchdog_usec / 2000), sk_on_watchdog, NULL);
 
     g_message("slotkeeperd %s starting: libvirt %s, %u workers, spare-ports %u, legacy-bridge "
               "%s",
-              SK_VERSION, daemon->uri, config.workers, config.policy.spare_ports,
+              SK_VERSION, sk_service_get_uri(service), config.workers, config.policy.spare_ports,
               sk_legacy_bridge_to_string(config.policy.legacy_bridge));
-    sk_daemon_start(daemon, bus);
-    owner_id = g_bus_own_name_on_connection(bus, SK_DBUS_NAME, G_BUS_NAME_OWNER_FLAGS_NONE,
-                                            sk_on_name_acquired, sk_on_name_lost, daemon, NULL);
+    sd_notifyf(0, "STATUS=Connecting to libvirt at %s", sk_service_get_uri(service));
+    sk_service_start(service);
     g_main_loop_run(loop);
 
     sd_notify(0, "STOPPING=1");
-    g_bus_unown_name(owner_id);
-    status = daemon->exit_status;
-    sk_daemon_free(daemon);
-    return status;
+    if (d.owner_id)
+        g_bus_unown_name(d.owner_id);
+    sk_dbus_server_free(server);
+    g_signal_handlers_disconnect_by_data(service, &d);
+    sk_service_stop(service);
+    return d.exit_status;
 }

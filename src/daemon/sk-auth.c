@@ -2,7 +2,7 @@
 #include <unistd.h>
 
 #include "sk-auth.h"
-#include "sk-dbus-util.h"
+#include "sk-dbus-error.h"
 #include "sk-error.h"
 
 #define SK_POLKIT_NAME "org.freedesktop.PolicyKit1"
@@ -15,8 +15,12 @@
 /* Unique bus names never come back, so the cache only needs a bound, not invalidation. */
 #define SK_UID_CACHE_MAX 1024
 
+struct _SkAuth {
+    gboolean polkit;
+    GHashTable *uids; /* unique bus name -> uid, asked of the bus once per name */
+};
+
 typedef struct {
-    SkDaemon *daemon;
     GDBusMethodInvocation *invocation;
     char *verb;
     char *domain;
@@ -105,7 +109,7 @@ sk_auth_on_polkit_reply(GObject *source, GAsyncResult *result, gpointer data)
     }
     g_variant_get(reply, "((bb@a{ss}))", &authorized, &challenge, &details);
     if (authorized) {
-        req->done(req->daemon, req->invocation, req->data);
+        req->done(req->invocation, req->data);
         return;
     }
     if (g_variant_lookup(details, "polkit.dismissed", "&s", &dismissed) &&
@@ -127,28 +131,15 @@ sk_auth_on_polkit_reply(GObject *source, GAsyncResult *result, gpointer data)
     sk_auth_refuse(req, SK_ERROR_NOT_AUTHORIZED, message);
 }
 
-static gboolean
-sk_auth_interactive(GVariant *options)
-{
-    gboolean no_interaction = FALSE;
-
-    if (options)
-        g_variant_lookup(options, "auth.no_user_interaction", "b", &no_interaction);
-    return !no_interaction;
-}
-
 void
-sk_auth_check(SkDaemon *daemon, GDBusMethodInvocation *invocation, const char *verb,
-              const char *domain, GVariant *options, SkAuthDone done, gpointer data,
-              GDestroyNotify destroy)
+sk_auth_check(SkAuth *auth, GDBusMethodInvocation *invocation, const char *verb, const char *domain,
+              gboolean interactive, SkAuthDone done, gpointer data, GDestroyNotify destroy)
 {
     g_autoptr(SkAuthRequest) req = g_new0(SkAuthRequest, 1);
     g_autofree char *message = NULL;
-    gboolean interactive = sk_auth_interactive(options);
     GVariantBuilder subject;
     GVariantBuilder details;
 
-    req->daemon = daemon;
     req->invocation = g_object_ref(invocation);
     req->verb = g_strdup(verb);
     req->domain = g_strdup(domain);
@@ -156,9 +147,9 @@ sk_auth_check(SkDaemon *daemon, GDBusMethodInvocation *invocation, const char *v
     req->data = data;
     req->destroy = destroy;
 
-    if (!daemon->polkit) {
+    if (!auth->polkit) {
         /* sk_auth_guard_skeleton already refused other uids before the handler ran. */
-        done(daemon, invocation, data);
+        done(invocation, data);
         return;
     }
 
@@ -185,14 +176,13 @@ sk_auth_check(SkDaemon *daemon, GDBusMethodInvocation *invocation, const char *v
 
 /* The uid of a bus client, asked of the bus once per unique name. */
 static gboolean
-sk_auth_sender_uid(GDBusConnection *bus, const char *sender, guint32 *uid, GError **error)
+sk_auth_sender_uid(SkAuth *auth, GDBusConnection *bus, const char *sender, guint32 *uid,
+                   GError **error)
 {
-    static GHashTable *cache;
+    GHashTable *cache = auth->uids;
     g_autoptr(GVariant) reply = NULL;
     gpointer cached;
 
-    if (!cache)
-        cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     if (g_hash_table_lookup_extended(cache, sender, NULL, &cached)) {
         *uid = GPOINTER_TO_UINT(cached);
         return TRUE;
@@ -222,7 +212,7 @@ sk_auth_on_authorize_method(GDBusInterfaceSkeleton *skeleton, GDBusMethodInvocat
     /* A peer-to-peer connection has no sender and no one else on it. */
     if (!sender)
         return TRUE;
-    if (sk_auth_sender_uid(g_dbus_method_invocation_get_connection(invocation), sender, &uid,
+    if (sk_auth_sender_uid(data, g_dbus_method_invocation_get_connection(invocation), sender, &uid,
                            &error) &&
         uid == (guint32)getuid())
         return TRUE;
@@ -241,10 +231,34 @@ sk_auth_on_authorize_method(GDBusInterfaceSkeleton *skeleton, GDBusMethodInvocat
 }
 
 void
-sk_auth_guard_skeleton(SkDaemon *daemon, GDBusInterfaceSkeleton *skeleton)
+sk_auth_guard_skeleton(SkAuth *auth, GDBusInterfaceSkeleton *skeleton)
 {
-    if (daemon->polkit)
+    if (auth->polkit)
         return;
-    g_signal_connect(skeleton, "g-authorize-method", G_CALLBACK(sk_auth_on_authorize_method),
-                     daemon);
+    g_signal_connect(skeleton, "g-authorize-method", G_CALLBACK(sk_auth_on_authorize_method), auth);
+}
+
+SkAuth *
+sk_auth_new(gboolean polkit)
+{
+    SkAuth *auth = g_new0(SkAuth, 1);
+
+    auth->polkit = polkit;
+    auth->uids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    return auth;
+}
+
+void
+sk_auth_free(SkAuth *auth)
+{
+    if (!auth)
+        return;
+    g_hash_table_destroy(auth->uids);
+    g_free(auth);
+}
+
+gboolean
+sk_auth_uses_polkit(SkAuth *auth)
+{
+    return auth->polkit;
 }

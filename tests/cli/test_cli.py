@@ -208,16 +208,24 @@ class Runner:
     def xml(self, *args):
         return ET.fromstring(self.ok(*args))
 
-    def fails(self, status, args, words):
+    def fails(self, status, args, words, json_error=None):
         """A refused run: exit @status, nothing on stdout, exactly one 'slotkeeper: ' line on
         stderr naming the problem (every entry of @words, case-insensitively), no file
-        written (working dir, TMPDIR and the fixtures are unchanged)."""
+        written (working dir, TMPDIR and the fixtures are unchanged). With --json, stdout
+        holds one JSON object instead: ok false, the D-Bus error name @json_error (short
+        form) and the same message as stderr."""
         before_work = _tree_digest(self.workdir)
         before_data = _tree_digest(DATA)
         proc = self.run(*args)
         assert proc.returncode == status, (
             f"{args}: exit {proc.returncode}, want {status}; stderr {proc.stderr!r}")
-        assert proc.stdout == "", f"{args}: stdout must be empty, got {proc.stdout!r}"
+        if json_error is None:
+            assert proc.stdout == "", f"{args}: stdout must be empty, got {proc.stdout!r}"
+        else:
+            obj = json.loads(proc.stdout)
+            assert obj["ok"] is False, obj
+            assert obj["error"] == "org.slotkeeper.SlotKeeper1.Error." + json_error, obj
+            words = [*words, *obj["message"].split()[:3]]
         lines = proc.stderr.split("\n")
         assert len(lines) == 2 and lines[1] == "", (
             f"{args}: want exactly one line on stderr, got {proc.stderr!r}")
@@ -299,14 +307,14 @@ def check_new_controller(domain, ctrl):
     assert el is not None, f"controller index {ctrl['index']} missing from the XML"
     assert el.get("model") == ctrl["model"]
     model = el.find("model")
-    if ctrl["model_name"] is not None:
+    if ctrl["model_name"]:
         assert model is not None and model.get("name") == ctrl["model_name"]
     addr = el.find("address")
     assert addr is not None and addr.get("type") == "pci"
     assert pci_addr(addr) == parse_addr(ctrl["address"])
     target = el.find("target")
     for attr, key in (("chassis", "chassis"), ("port", "port"), ("chassisNr", "chassis_nr")):
-        if ctrl[key] is None:
+        if ctrl[key] == -1:
             assert target is None or target.get(attr) is None, f"unexpected {attr}"
         else:
             assert target is not None and int(target.get(attr), 0) == ctrl[key], attr
@@ -511,11 +519,33 @@ def test_bad_input(cli, args, words):
 
 @pytest.mark.parametrize("extra", [[], ["--json"], ["--print-xml"]])
 def test_bad_input_with_output_flags(cli, extra):
-    """The output format never changes a refusal into output."""
+    """The output format never changes a refusal into output; --json prints the refusal (or
+    error) as JSON, with the exit status unchanged."""
+    json = "--json" in extra
     cli.fails(1, ["plan", "--domain-xml", fx("q35-cap"), "--config", *extra, dev("net-virtio")],
-              ["cap"])
+              ["cap"], json_error="NoFreeSlot" if json else None)
     cli.fails(1, ["plan", "--domain-xml", fx("malformed"), "--config", *extra,
-                  dev("net-virtio")], ["well-formed"])
+                  dev("net-virtio")], ["well-formed"], json_error="InvalidXml" if json else None)
+
+
+def test_json_refusal_has_remedy(cli):
+    """A refused plan under --json is the whole plan dictionary: why, and what to do."""
+    proc = cli.run("plan", "--json", "--domain-xml", fx("q35-live"), "--live",
+                   dev("net-rtl8139"))
+    assert proc.returncode == 1, proc
+    plan = json.loads(proc.stdout)
+    assert plan["ok"] is False
+    assert plan["error"] == "org.slotkeeper.SlotKeeper1.Error.NoFreeSlot"
+    assert plan["message"] in proc.stderr and plan["remedy"] in proc.stderr
+    assert "--config" in plan["remedy"]
+
+
+def test_json_usage_error(cli):
+    proc = cli.run("--json", "plan", "--domain-xml", fx("q35-default"))
+    assert proc.returncode == 2
+    obj = json.loads(proc.stdout)
+    assert obj["error"] == "org.slotkeeper.SlotKeeper1.Error.InvalidArgument"
+    assert "DEVICE.xml" in obj["message"]
 
 
 def test_refusal_remedy_fits_the_flags(cli):
@@ -575,7 +605,7 @@ USAGE_ERRORS = [
 @pytest.mark.parametrize("args,words", [(a, w) for _, a, w in USAGE_ERRORS],
                          ids=[i for i, _, _ in USAGE_ERRORS])
 def test_usage_error(cli, args, words):
-    cli.fails(2, args, words)
+    cli.fails(2, args, words, json_error="InvalidArgument" if "--json" in args else None)
 
 
 def test_xxe_does_not_read_files(cli):
@@ -642,22 +672,25 @@ def test_hostile_input(cli, args, content, words):
 # ---------------------------------------------------------------------------------------------
 # plan --json: documented keys, addresses from libvirt's rules
 
-PLAN_KEYS = {"ok", "device", "address", "effect", "controllers", "reasons"}
-DEVICE_KEYS = {"element", "model", "connection", "needs_pci"}
+# The wire schema (docs/json.md): the same keys online (D-Bus Plan) and offline.
+PLAN_KEYS = {"ok", "effect", "live", "config", "device", "element", "model", "connection",
+             "connection_description", "controllers", "reasons"}
+PLAN_OPTIONAL_KEYS = {"address", "no_pci_reason"}
 CONTROLLER_KEYS = {"index", "model", "model_name", "chassis", "port", "chassis_nr", "address",
                    "purpose"}
 
 
 def check_plan_json(plan):
-    assert set(plan) == PLAN_KEYS, plan.keys()
+    assert PLAN_KEYS <= set(plan) <= PLAN_KEYS | PLAN_OPTIONAL_KEYS, plan.keys()
     assert plan["ok"] is True
-    assert set(plan["device"]) == DEVICE_KEYS
-    assert plan["device"]["connection"] in ("pcie", "pci", "pci-or-pcie", "none") or \
-        plan["device"]["element"] == "controller"
-    assert isinstance(plan["device"]["needs_pci"], bool)
+    assert plan["connection"] in ("pcie", "pci", "pci-or-pcie", "none") or \
+        plan["element"] == "controller"
+    needs_pci = plan["connection"] != "none"
+    assert ("no_pci_reason" in plan) == (not needs_pci)
+    assert isinstance(plan["live"], bool) and isinstance(plan["config"], bool)
     assert plan["effect"] in ("now", "next-boot", "none")
-    assert plan["address"] is None or parse_addr(plan["address"])
-    assert (plan["address"] is not None) == plan["device"]["needs_pci"]
+    assert "address" not in plan or parse_addr(plan["address"])
+    assert ("address" in plan) == needs_pci
     assert isinstance(plan["reasons"], list) and plan["reasons"]
     assert all(isinstance(r, str) and r for r in plan["reasons"])
     for ctrl in plan["controllers"]:
@@ -667,7 +700,7 @@ def check_plan_json(plan):
         assert ctrl["purpose"]
 
 
-def ctl(index, model, address, chassis=None, port=None):
+def ctl(index, model, address, chassis=-1, port=-1):
     """An expected new controller (only the fields the rules fix)."""
     return {"index": index, "model": model, "address": address, "chassis": chassis,
             "port": port}
@@ -779,14 +812,14 @@ def plan_args(domain, device, flags):
 def test_plan_json(cli, domain, device, flags, address, connection, effect, controllers):
     plan = cli.json(*plan_args(domain, device, ["--json", *flags]))
     check_plan_json(plan)
-    assert plan["device"]["connection"] == connection
+    assert plan["connection"] == connection
     assert plan["effect"] == effect
-    assert plan["address"] == address
+    assert plan.get("address") == address
     got = [{k: c[k] for k in ("index", "model", "address", "chassis", "port")}
            for c in plan["controllers"]]
     assert got == controllers
     for c in plan["controllers"]:
-        assert c["chassis_nr"] == (c["index"] if c["model"] == "pci-bridge" else None)
+        assert c["chassis_nr"] == (c["index"] if c["model"] == "pci-bridge" else -1)
         assert c["model_name"] == {"pcie-root-port": "pcie-root-port",
                                    "pcie-to-pci-bridge": "pcie-pci-bridge",
                                    "pci-bridge": "pci-bridge"}[c["model"]]
@@ -802,7 +835,7 @@ def test_plan_text_matches_json(cli):
         text = cli.ok(*plan_args(domain, device, flags))
         m = re.search(r"^address:\s+(\S+)$", text, re.M)
         assert m, text
-        assert m.group(1) == (plan["address"] or "none")
+        assert m.group(1) == plan.get("address", "none")
         for c in plan["controllers"]:
             assert re.search(rf"^\s+{c['index']}\s+{c['model']}\s.*{c['address']}", text, re.M)
         if not plan["controllers"]:
@@ -866,7 +899,7 @@ def test_plan_print_xml(cli, domain, device, flags):
         mine = [el for el in added if is_new_element(el, before) and el.get("type") != "pci"]
     assert len(mine) == 1
     addr = mine[0].find("address")
-    if plan["address"] is None:
+    if "address" not in plan:
         assert addr is None or addr.get("type") != "pci"
     else:
         assert addr is not None and addr.get("type") == "pci"
@@ -874,7 +907,7 @@ def test_plan_print_xml(cli, domain, device, flags):
 
     # Nothing else got a PCI address.
     extra = set(new) - set(old)
-    assert len(extra) == len(plan["controllers"]) + (plan["address"] is not None)
+    assert len(extra) == len(plan["controllers"]) + ("address" in plan)
 
     # No two functions share an address.
     addrs = all_pci_addresses(after)
@@ -901,12 +934,13 @@ def test_plan_print_xml_is_accepted_again(cli):
 # ---------------------------------------------------------------------------------------------
 # reserve
 
-RESERVE_KEYS = {"ok", "effect", "free_hotplug", "controllers", "reasons"}
+RESERVE_KEYS = {"ok", "effect", "live", "config", "free_hotplug_slots", "short_of_policy",
+                "controllers", "reasons"}
 
 
 RESERVE_POLICIES = {
     "default": [],
-    "many-spares-eager": ["--spare-ports", "255", "--legacy-bridge", "eager"],
+    "many-spares-eager": ["--spare-ports", "64", "--legacy-bridge", "eager"],
     "no-spares": ["--spare-ports", "0"],
 }
 
@@ -924,7 +958,7 @@ def test_reserve_print_xml(cli, domain, policy):
     if policy == "no-spares":
         assert plan["controllers"] == []
     slots_before = cli.json("slots", "--json", "--domain-xml", fx(domain))
-    assert plan["free_hotplug"] == slots_before["free_hotplug"]
+    assert plan["free_hotplug_slots"] == slots_before["free_hotplug_slots"]
 
     out = cli.ok("reserve", "--print-xml", *opts, "--domain-xml", fx(domain))
     after = ET.fromstring(out)
@@ -958,7 +992,7 @@ def test_reserve_print_xml(cli, domain, policy):
 
     # New controllers add free hotplug slots (they never take any away).
     slots_after = cli.json("slots", "--json", "--domain-xml", path)
-    gained = [slots_after["free_hotplug"][k] - slots_before["free_hotplug"][k]
+    gained = [slots_after["free_hotplug_slots"][k] - slots_before["free_hotplug_slots"][k]
               for k in ("pcie", "pci")]
     assert min(gained) >= 0
     if plan["controllers"]:
@@ -969,7 +1003,7 @@ def test_reserve_q35_default_exact(cli):
     """q35-default: 1 spare, the policy wants 4, so root ports 4-6 packed after ports 1-3 at
     00:01.3-5, chassis = index, port = 0x8 + function (rules §11.4)."""
     plan = cli.json("reserve", "--json", "--domain-xml", fx("q35-default"))
-    assert plan["free_hotplug"] == {"pcie": 1, "pci": 0}
+    assert plan["free_hotplug_slots"] == {"pcie": 1, "pci": 0}
     assert plan["effect"] == "next-boot"
     got = [(c["index"], c["model"], c["model_name"], c["chassis"], c["port"], c["address"])
            for c in plan["controllers"]]
@@ -977,7 +1011,7 @@ def test_reserve_q35_default_exact(cli):
                    (5, "pcie-root-port", "pcie-root-port", 5, 0xc, "0000:00:01.4"),
                    (6, "pcie-root-port", "pcie-root-port", 6, 0xd, "0000:00:01.5")]
     path = cli.write("r.xml", cli.ok("reserve", "--print-xml", "--domain-xml", fx("q35-default")))
-    assert cli.json("slots", "--json", "--domain-xml", path)["free_hotplug"] == \
+    assert cli.json("slots", "--json", "--domain-xml", path)["free_hotplug_slots"] == \
         {"pcie": 4, "pci": 0}
 
 
@@ -1026,8 +1060,9 @@ def test_reserve_text_says_policy_not_met(cli, name):
 # ---------------------------------------------------------------------------------------------
 # slots
 
-SLOTS_BUS_KEYS = {"index", "model", "model_name", "address", "chassis", "port", "hotplug",
-                  "accepts", "min_slot", "max_slot", "slots", "free_slots"}
+SLOTS_BUS_KEYS = {"index", "model", "model_name", "address", "chassis", "port", "chassis_nr",
+                  "bus_nr", "implicit", "hotplug", "hotplug_off", "accepts", "min_slot",
+                  "max_slot", "occupants", "free_slots"}
 
 
 def count_free_hotplug(slots):
@@ -1045,14 +1080,15 @@ def count_free_hotplug(slots):
 @pytest.mark.parametrize("domain", PCI_FIXTURES)
 def test_slots_json(cli, domain):
     slots = cli.json("slots", "--json", "--domain-xml", fx(domain))
-    assert set(slots) == {"domain", "buses", "free_hotplug", "unaddressed"}
+    assert set(slots) == {"name", "uuid", "arch", "machine", "definition", "buses",
+                          "free_hotplug_slots", "unaddressed"}
     root = ET.parse(fx(domain)).getroot()
-    assert slots["domain"]["name"] == root.findtext("name")
-    assert slots["domain"]["uuid"] == root.findtext("uuid")
-    assert slots["domain"]["live"] == (root.get("id") is not None)
+    assert slots["name"] == root.findtext("name")
+    assert slots["uuid"] == root.findtext("uuid")
+    assert slots["definition"] == ("running" if root.get("id") is not None else "persistent")
     os_type = root.find("os/type")
-    assert slots["domain"]["arch"] == os_type.get("arch")
-    assert slots["domain"]["machine"] == os_type.get("machine")
+    assert slots["arch"] == os_type.get("arch")
+    assert slots["machine"] == os_type.get("machine")
     assert slots["unaddressed"] == 0  # libvirt-made fixtures: everything is addressed
 
     buses = {b["index"]: b for b in slots["buses"]}
@@ -1062,18 +1098,20 @@ def test_slots_json(cli, domain):
         assert set(bus) == SLOTS_BUS_KEYS
         ctrl = pci_controllers(root)[bus["index"]]
         assert bus["model"] == ctrl.get("model")
-        occupied = {s["slot"] for s in bus["slots"]}
-        assert all(s["kind"] in ("device", "controller", "chipset") for s in bus["slots"])
+        occupied = {s["slot"] for s in bus["occupants"]}
+        assert all(s["kind"] in ("device", "controller", "chipset") for s in bus["occupants"])
+        # A device's XML, for DetachDevice; nothing else carries one.
+        assert all(("xml" in s) == (s["kind"] == "device") for s in bus["occupants"])
         want_free = [s for s in range(bus["min_slot"], bus["max_slot"] + 1) if s not in occupied]
         assert bus["free_slots"] == want_free, bus["index"]
 
     # Every PCI address in the XML shows up as an occupant in the right place.
     for key, (_, addr) in pci_elements(root).items():
         _, b, s, f, _ = addr
-        assert any(o["slot"] == s and o["function"] == f for o in buses[b]["slots"]), key
+        assert any(o["slot"] == s and o["function"] == f for o in buses[b]["occupants"]), key
         assert s not in buses[b]["free_slots"]
 
-    assert tuple(slots["free_hotplug"][k] for k in ("pcie", "pci")) == count_free_hotplug(slots)
+    assert tuple(slots["free_hotplug_slots"][k] for k in ("pcie", "pci")) == count_free_hotplug(slots)
     assert count_free_hotplug(slots) == EXPECTED_FREE_HOTPLUG[domain]
 
 
@@ -1100,7 +1138,7 @@ def test_slots_text(cli, domain):
     text = cli.ok("slots", "--domain-xml", fx(domain))
     slots = cli.json("slots", "--json", "--domain-xml", fx(domain))
     lines = text.splitlines()
-    assert lines[0].startswith(f"domain {slots['domain']['name']}")
+    assert lines[0].startswith(f"domain {slots['name']}")
     assert re.match(r"BUS\s+SLOT\s+OCCUPANT\s+HOTPLUG\s+FREE$", lines[1])
     for bus in slots["buses"]:
         pat = rf"^{bus['index']:02x}\s+-\s+controller {bus['index']}: {re.escape(bus['model'])}"
@@ -1138,7 +1176,7 @@ def test_print_device_xml(cli, domain, device, flags):
     assert [canon(c) for c in out if c.tag != "address"] == \
         [canon(c) for c in src if c.tag != "address"]
     addrs = out.findall("address")
-    if plan["address"] is None:
+    if "address" not in plan:
         assert addrs == [] or addrs[0].get("type") != "pci"
     else:
         assert len(addrs) == 1 and addrs[0].get("type") == "pci"

@@ -1,0 +1,368 @@
+/* slotkeeperd: libvirt connections, events and reconnecting (see sk-connection.h). */
+#include "sk-connection.h"
+
+#include <gio/gio.h>
+#include <libvirt/virterror.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sk-error.h"
+
+#define SK_RECONNECT_FIRST_MS 500
+#define SK_RECONNECT_MAX_MS 8000
+/* Without keepalive a call to a libvirtd that hangs would never return: 5 s x 3. */
+#define SK_KEEPALIVE_INTERVAL 5
+#define SK_KEEPALIVE_COUNT 3
+
+enum { SK_CB_LIFECYCLE, SK_CB_DEVICE_ADDED, SK_CB_DEVICE_REMOVED, SK_CB_METADATA, SK_N_CB };
+
+struct _SkConnection {
+    char *uri;
+    SkConnectionEvents events;
+    gpointer owner;
+    virConnectPtr conn;
+    int callback_ids[SK_N_CB];
+    char *error;
+    guint reconnect_id;
+    guint reconnect_delay_ms; /* the next retry's delay: doubles up to a cap, reset on success */
+    gboolean connecting;      /* an attempt runs in its own thread */
+    gint generation;          /* bumped at each (dis)connect: workers reopen their connections */
+};
+
+/* ---- worker connections ---- */
+
+/* A worker thread's connection and the generation it was opened in: after libvirtd restarts
+ * every worker drops its old connection, even one that has not noticed yet that it is dead. */
+typedef struct {
+    virConnectPtr conn;
+    gint generation;
+} SkWorkerConn;
+
+static void
+sk_worker_conn_free(gpointer data)
+{
+    SkWorkerConn *wc = data;
+
+    if (wc->conn)
+        virConnectClose(wc->conn);
+    g_free(wc);
+}
+
+/* Each worker thread has its own connection: calls on one connection queue behind each other
+ * in libvirtd, so a slow operation (a live detach waiting for the guest) would otherwise stall
+ * every other domain. */
+static GPrivate sk_worker_conn = G_PRIVATE_INIT(sk_worker_conn_free);
+
+virConnectPtr
+sk_connection_worker(SkConnection *conn, GError **error)
+{
+    SkWorkerConn *wc = g_private_get(&sk_worker_conn);
+    gint generation = g_atomic_int_get(&conn->generation);
+
+    if (wc && wc->generation == generation && virConnectIsAlive(wc->conn) == 1)
+        return wc->conn;
+    wc = g_new0(SkWorkerConn, 1);
+    wc->generation = generation;
+    wc->conn = virConnectOpen(conn->uri);
+    g_private_replace(&sk_worker_conn, wc);
+    if (!wc->conn) {
+        virErrorPtr err = virGetLastError();
+
+        g_set_error(error, SK_ERROR, SK_ERROR_UNAVAILABLE, "cannot connect to libvirt at %s: %s",
+                    conn->uri, err && err->message ? err->message : "no answer");
+        return NULL;
+    }
+    virConnectSetKeepAlive(wc->conn, SK_KEEPALIVE_INTERVAL, SK_KEEPALIVE_COUNT);
+    return wc->conn;
+}
+
+/* ---- libvirt's callbacks (main thread, through libvirt-glib) ---- */
+
+static int
+sk_on_lifecycle(virConnectPtr c, virDomainPtr dom, int event, int detail, void *opaque)
+{
+    SkConnection *conn = opaque;
+
+    conn->events.lifecycle(conn->owner, dom, event, detail);
+    return 0;
+}
+
+static void
+sk_on_device(virConnectPtr c, virDomainPtr dom, const char *alias, void *opaque)
+{
+    SkConnection *conn = opaque;
+
+    conn->events.device(conn->owner, dom, alias);
+}
+
+static void
+sk_on_metadata(virConnectPtr c, virDomainPtr dom, int type, const char *nsuri, void *opaque)
+{
+    SkConnection *conn = opaque;
+
+    conn->events.metadata(conn->owner, dom);
+}
+
+static void sk_on_close(virConnectPtr c, int reason, void *opaque);
+
+/* Deregisters everything of @c's and closes it. */
+static void
+sk_connection_close(virConnectPtr c, int *callback_ids)
+{
+    for (guint i = 0; i < SK_N_CB; i++) {
+        if (callback_ids[i] >= 0)
+            virConnectDomainEventDeregisterAny(c, callback_ids[i]);
+        callback_ids[i] = -1;
+    }
+    /* Before the close: its close callback must not fire later and take a newer connection
+     * for this one. */
+    virConnectUnregisterCloseCallback(c, sk_on_close);
+    virConnectClose(c);
+}
+
+static gboolean sk_connection_try(gpointer data);
+
+/* Retries come quickly at first (a libvirtd restart takes a second or two), then less and
+ * less often, so that a libvirtd that stays down is not hammered. */
+static void
+sk_connection_schedule(SkConnection *conn)
+{
+    guint delay = conn->reconnect_delay_ms;
+
+    if (conn->reconnect_id || conn->connecting)
+        return;
+    conn->reconnect_delay_ms = MIN(delay * 2, SK_RECONNECT_MAX_MS);
+    conn->reconnect_id = g_timeout_add(delay, sk_connection_try, conn);
+}
+
+static void
+sk_connection_lost(SkConnection *conn, const char *why)
+{
+    g_warning("lost the connection to libvirt at %s (%s); reconnecting", conn->uri, why);
+    sk_connection_close(conn->conn, conn->callback_ids);
+    conn->conn = NULL;
+    g_free(conn->error);
+    conn->error = g_strdup_printf("the connection was lost (%s)", why);
+    g_atomic_int_inc(&conn->generation);
+    conn->reconnect_delay_ms = SK_RECONNECT_FIRST_MS;
+    sk_connection_schedule(conn);
+    conn->events.disconnected(conn->owner, conn->error);
+}
+
+typedef struct {
+    SkConnection *conn;
+    virConnectPtr closed; /* compared only */
+    int reason;
+} SkCloseEvent;
+
+static gboolean
+sk_connection_closed(gpointer data)
+{
+    SkCloseEvent *ev = data;
+    static const char *const reasons[] = { "error", "end of file", "keepalive timeout",
+                                           "closed by the client" };
+
+    if (ev->conn->conn && ev->conn->conn == ev->closed)
+        sk_connection_lost(ev->conn, ev->reason >= 0 && ev->reason < (int)G_N_ELEMENTS(reasons)
+                                         ? reasons[ev->reason]
+                                         : "unknown reason");
+    return G_SOURCE_REMOVE;
+}
+
+static void
+sk_on_close(virConnectPtr c, int reason, void *opaque)
+{
+    SkCloseEvent *ev = g_new0(SkCloseEvent, 1);
+
+    ev->conn = opaque;
+    ev->closed = c;
+    ev->reason = reason;
+    /* Not from inside libvirt's callback (which may run on any thread): closing the
+     * connection there is not allowed. */
+    g_idle_add_full(G_PRIORITY_DEFAULT, sk_connection_closed, ev, g_free);
+}
+
+/* ---- connection attempts ---- */
+
+/* Made in a thread of its own: virConnectOpen waits while a restarting libvirtd initialises,
+ * and the main thread must keep answering D-Bus meanwhile. */
+typedef struct {
+    SkConnection *conn; /* only the callbacks' opaque pointer: the thread never touches it */
+    char *uri;
+    virConnectPtr c;
+    int callback_ids[SK_N_CB];
+    virDomainPtr *doms;
+    int n_doms;
+    char *error;
+} SkAttempt;
+
+static void
+sk_attempt_free(SkAttempt *a)
+{
+    if (a->c)
+        sk_connection_close(a->c, a->callback_ids);
+    for (int i = 0; i < a->n_doms; i++)
+        virDomainFree(a->doms[i]);
+    free(a->doms);
+    g_free(a->uri);
+    g_free(a->error);
+    g_free(a);
+}
+
+static SkAttempt *
+sk_attempt_new(SkConnection *conn)
+{
+    SkAttempt *a = g_new0(SkAttempt, 1);
+
+    a->conn = conn;
+    a->uri = g_strdup(conn->uri);
+    for (guint i = 0; i < SK_N_CB; i++)
+        a->callback_ids[i] = -1;
+    return a;
+}
+
+static const char *
+sk_last_error(void)
+{
+    virErrorPtr err = virGetLastError();
+
+    return err && err->message ? err->message : "no answer";
+}
+
+/* Any thread: connects, registers the callbacks and lists the domains. */
+static void
+sk_attempt_run(SkAttempt *a)
+{
+    a->c = virConnectOpen(a->uri);
+    if (!a->c) {
+        a->error = g_strdup(sk_last_error());
+        return;
+    }
+    virConnectSetKeepAlive(a->c, SK_KEEPALIVE_INTERVAL, SK_KEEPALIVE_COUNT);
+    virConnectRegisterCloseCallback(a->c, sk_on_close, a->conn, NULL);
+    a->callback_ids[SK_CB_LIFECYCLE] =
+        virConnectDomainEventRegisterAny(a->c, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                         VIR_DOMAIN_EVENT_CALLBACK(sk_on_lifecycle), a->conn, NULL);
+    a->callback_ids[SK_CB_DEVICE_ADDED] =
+        virConnectDomainEventRegisterAny(a->c, NULL, VIR_DOMAIN_EVENT_ID_DEVICE_ADDED,
+                                         VIR_DOMAIN_EVENT_CALLBACK(sk_on_device), a->conn, NULL);
+    a->callback_ids[SK_CB_DEVICE_REMOVED] =
+        virConnectDomainEventRegisterAny(a->c, NULL, VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED,
+                                         VIR_DOMAIN_EVENT_CALLBACK(sk_on_device), a->conn, NULL);
+    a->callback_ids[SK_CB_METADATA] =
+        virConnectDomainEventRegisterAny(a->c, NULL, VIR_DOMAIN_EVENT_ID_METADATA_CHANGE,
+                                         VIR_DOMAIN_EVENT_CALLBACK(sk_on_metadata), a->conn, NULL);
+    if (a->callback_ids[SK_CB_LIFECYCLE] < 0)
+        g_warning("cannot watch libvirt's domain events; changes made by others are only seen "
+                  "at the next rescan");
+    a->n_doms = virConnectListAllDomains(a->c, &a->doms, 0);
+    if (a->n_doms < 0) {
+        a->error = g_strdup_printf("cannot list the domains: %s", sk_last_error());
+        a->n_doms = 0;
+    }
+}
+
+static void
+sk_attempt_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+    sk_attempt_run(data);
+    g_task_return_boolean(task, TRUE);
+}
+
+/* Main thread: the attempt's outcome. */
+static void
+sk_connection_finish(SkConnection *conn, SkAttempt *a)
+{
+    conn->connecting = FALSE;
+    if (!a->error && virConnectIsAlive(a->c) != 1)
+        a->error = g_strdup("the connection closed at once");
+    g_free(conn->error);
+    conn->error = NULL;
+    if (a->error) {
+        conn->error = g_strdup_printf("cannot connect to %s: %s", conn->uri, a->error);
+        g_warning("%s (retrying in %.1f s)", conn->error, conn->reconnect_delay_ms / 1000.0);
+        sk_connection_schedule(conn);
+        conn->events.disconnected(conn->owner, conn->error);
+        return;
+    }
+    conn->conn = g_steal_pointer(&a->c);
+    memcpy(conn->callback_ids, a->callback_ids, sizeof(conn->callback_ids));
+    g_atomic_int_inc(&conn->generation);
+    conn->reconnect_delay_ms = SK_RECONNECT_FIRST_MS;
+    g_message("connected to %s: %d domain%s", conn->uri, a->n_doms, a->n_doms == 1 ? "" : "s");
+    conn->events.connected(conn->owner, a->doms, a->n_doms);
+}
+
+static void
+sk_connection_attempt_done(GObject *source, GAsyncResult *result, gpointer data)
+{
+    sk_connection_finish(data, g_task_get_task_data(G_TASK(result)));
+}
+
+static gboolean
+sk_connection_try(gpointer data)
+{
+    SkConnection *conn = data;
+    g_autoptr(GTask) task = g_task_new(NULL, NULL, sk_connection_attempt_done, conn);
+
+    conn->reconnect_id = 0;
+    conn->connecting = TRUE;
+    g_task_set_task_data(task, sk_attempt_new(conn), (GDestroyNotify)sk_attempt_free);
+    g_task_run_in_thread(task, sk_attempt_thread);
+    return G_SOURCE_REMOVE;
+}
+
+SkConnection *
+sk_connection_new(const char *uri, const SkConnectionEvents *events, gpointer owner)
+{
+    SkConnection *conn = g_new0(SkConnection, 1);
+
+    conn->uri = g_strdup(uri);
+    conn->events = *events;
+    conn->owner = owner;
+    conn->reconnect_delay_ms = SK_RECONNECT_FIRST_MS;
+    for (guint i = 0; i < SK_N_CB; i++)
+        conn->callback_ids[i] = -1;
+    return conn;
+}
+
+void
+sk_connection_start(SkConnection *conn)
+{
+    SkAttempt *a = sk_attempt_new(conn);
+
+    sk_attempt_run(a);
+    sk_connection_finish(conn, a);
+    sk_attempt_free(a);
+}
+
+const char *
+sk_connection_get_uri(SkConnection *conn)
+{
+    return conn->uri;
+}
+
+virConnectPtr
+sk_connection_get(SkConnection *conn)
+{
+    return conn->conn;
+}
+
+const char *
+sk_connection_get_error(SkConnection *conn)
+{
+    return conn->error;
+}
+
+void
+sk_connection_free(SkConnection *conn)
+{
+    if (!conn)
+        return;
+    g_clear_handle_id(&conn->reconnect_id, g_source_remove);
+    if (conn->conn)
+        sk_connection_close(conn->conn, conn->callback_ids);
+    g_free(conn->uri);
+    g_free(conn->error);
+    g_free(conn);
+}

@@ -1,0 +1,1039 @@
+/* slotkeeperd: the service core. The main thread owns the domain table and libvirt's event
+ * callbacks (libvirt-glib runs them on the GLib main loop); blocking libvirt calls run in a
+ * bounded thread pool, one job per domain at a time, each on one snapshot of its domain, and
+ * hand their results back to the main thread with g_main_context_invoke. */
+#include "sk-service.h"
+
+#include <libvirt/virterror.h>
+
+#include "sk-connection.h"
+#include "sk-domain-ops.h"
+#include "sk-error.h"
+#include "sk-snapshot.h"
+#include "sk-virt.h"
+
+/* libvirt emits device-added for an attach --live --config once the live half is done, before
+ * it saves the persistent half; the reconcile it triggers may still read the old definition.
+ * A second look a moment later sees the saved definition. */
+#define SK_LATE_RECONCILE_MS 250
+
+typedef enum {
+    SK_JOB_REQUEST,   /* a client's request; replies through its GTask */
+    SK_JOB_REFRESH,   /* read the facts of a domain seen for the first time */
+    SK_JOB_RECONCILE, /* keep the spares (events, rescans, Reconcile of every domain) */
+} SkJobKind;
+
+typedef struct _SkEntry SkEntry;
+typedef struct _SkJob SkJob;
+typedef struct _SkJobGroup SkJobGroup;
+
+struct _SkService {
+    GObject parent;
+    SkConfig config;
+    char *uri;
+    const SkHostPci *host;
+    SkConnection *conn;
+    GMainContext *context; /* where results are handed over: the creator's */
+    GHashTable *domains;   /* uuid -> SkEntry* */
+    GThreadPool *pool;
+    guint rescan_id;
+    gboolean stopping;
+    gboolean stopped;
+    GMutex lock;          /* guards handovers: workers add, the main thread removes */
+    GPtrArray *handovers; /* GSource*: results on their way to the main thread */
+    gboolean ready;
+    gboolean started;
+    guint unread; /* domains of the first listing whose facts are not read yet */
+};
+
+struct _SkEntry {
+    gint ref;
+    SkService *service;
+    char *uuid;
+    char *name;
+    SkDomainInfo *info; /* NULL until the first read: not announced before */
+    GQueue jobs;        /* SkJob*, waiting */
+    gboolean busy;
+    gboolean removed;
+    gboolean reconcile_queued; /* an event-driven reconcile is waiting: coalesce */
+    guint late_id;             /* the second look after a device event */
+    gboolean counts_for_ready; /* listed at the first connection */
+};
+
+struct _SkJobGroup {
+    GTask *task;
+    guint remaining;
+    GError *error;
+};
+
+struct _SkJob {
+    SkEntry *entry;
+    SkJobKind kind;
+    SkRequest *request;
+    GTask *task; /* SK_JOB_REQUEST: the caller, answered once */
+    SkJobGroup *group;
+    /* Worker results, handed to the main thread by sk_job_hand_over(). */
+    SkResult *result;
+    GError *error;
+    SkDomainInfo *info; /* the facts after the job (or after its first part) */
+    gboolean gone;
+    GPtrArray *events; /* SkServiceEvent*, owned copies */
+    gboolean done;     /* FALSE: a reply ahead of the job's end; it goes on */
+    gboolean handled;  /* the main thread took the hand-over */
+};
+
+enum { SIG_DOMAIN_ADDED, SIG_DOMAIN_CHANGED, SIG_DOMAIN_REMOVED, SIG_EVENT, SIG_READY, N_SIGNALS };
+enum { PROP_0, PROP_CONNECTED, N_PROPS };
+
+static guint sk_service_signals[N_SIGNALS];
+static GParamSpec *sk_service_props[N_PROPS];
+
+G_DEFINE_TYPE(SkService, sk_service, G_TYPE_OBJECT)
+
+/* ---- entries and jobs ---- */
+
+static void
+sk_entry_unref(SkEntry *entry)
+{
+    if (!g_atomic_int_dec_and_test(&entry->ref))
+        return;
+    g_warn_if_fail(g_queue_is_empty(&entry->jobs));
+    g_clear_pointer(&entry->info, sk_domain_info_free);
+    g_free(entry->uuid);
+    g_free(entry->name);
+    g_free(entry);
+}
+
+static void
+sk_event_free(SkServiceEvent *ev)
+{
+    g_free((char *)ev->kind);
+    g_free((char *)ev->domain);
+    g_free((char *)ev->uuid);
+    g_free((char *)ev->message);
+    g_free((char *)ev->address);
+    g_free((char *)ev->device_xml);
+    g_free(ev);
+}
+
+static SkJob *
+sk_job_new(SkEntry *entry, SkJobKind kind)
+{
+    SkJob *job = g_new0(SkJob, 1);
+
+    g_atomic_int_inc(&entry->ref);
+    job->entry = entry;
+    job->kind = kind;
+    job->done = TRUE;
+    job->events = g_ptr_array_new_with_free_func((GDestroyNotify)sk_event_free);
+    return job;
+}
+
+static void
+sk_job_free(SkJob *job)
+{
+    g_clear_pointer(&job->request, sk_request_free);
+    g_clear_object(&job->task);
+    g_clear_pointer(&job->result, sk_result_free);
+    g_clear_error(&job->error);
+    g_clear_pointer(&job->info, sk_domain_info_free);
+    g_clear_pointer(&job->events, g_ptr_array_unref);
+    sk_entry_unref(job->entry);
+    g_free(job);
+}
+
+/* Worker side: records an event to emit on the main thread. */
+static void
+sk_job_event(SkJob *job, const SkSnapshot *snap, const char *kind, const char *message,
+             const char *address, const char *device_xml)
+{
+    SkServiceEvent *ev = g_new0(SkServiceEvent, 1);
+
+    ev->kind = g_strdup(kind);
+    ev->domain = g_strdup(snap ? sk_snapshot_name(snap) : job->entry->name);
+    ev->uuid = g_strdup(job->entry->uuid);
+    ev->message = g_strdup(message);
+    ev->address = g_strdup(address);
+    ev->device_xml = g_strdup(device_xml);
+    g_message("%s", message);
+    g_ptr_array_add(job->events, ev);
+}
+
+static void
+sk_job_group_done(SkJobGroup *group, const GError *error)
+{
+    if (error && !group->error)
+        group->error = g_error_copy(error);
+    if (--group->remaining > 0)
+        return;
+    if (group->error)
+        g_task_return_error(group->task, g_steal_pointer(&group->error));
+    else
+        g_task_return_boolean(group->task, TRUE);
+    g_object_unref(group->task);
+    g_free(group);
+}
+
+/* Answers the job's caller (once) with @error (taken) when the job cannot run. */
+static void
+sk_job_fail_now(SkJob *job, GError *error)
+{
+    if (job->task) {
+        g_task_return_error(job->task, g_error_copy(error));
+        g_clear_object(&job->task);
+    }
+    if (job->group) {
+        sk_job_group_done(job->group, error);
+        job->group = NULL;
+    }
+    g_error_free(error);
+}
+
+/* ---- the domain table (main thread) ---- */
+
+static void sk_service_check_ready(SkService *service);
+
+/* The entry's first read is over, whatever its outcome: "ready" waits for no more from it. */
+static void
+sk_service_entry_counted(SkService *service, SkEntry *entry)
+{
+    if (!entry->counts_for_ready)
+        return;
+    entry->counts_for_ready = FALSE;
+    service->unread--;
+    sk_service_check_ready(service);
+}
+
+static void
+sk_service_remove_entry(SkService *service, SkEntry *entry)
+{
+    g_autofree char *uuid = NULL;
+    gboolean announced = entry->info != NULL;
+
+    if (entry->removed)
+        return;
+    entry->removed = TRUE;
+    g_clear_handle_id(&entry->late_id, g_source_remove);
+    uuid = g_strdup(entry->uuid);
+    g_message("domain %s (%s) is gone", entry->name, entry->uuid);
+    sk_service_entry_counted(service, entry);
+    g_hash_table_remove(service->domains, uuid);
+    if (announced)
+        g_signal_emit(service, sk_service_signals[SIG_DOMAIN_REMOVED], 0, uuid);
+}
+
+static void sk_service_run_next(SkEntry *entry);
+
+static void
+sk_service_queue(SkEntry *entry, SkJob *job)
+{
+    g_queue_push_tail(&entry->jobs, job);
+    sk_service_run_next(entry);
+}
+
+/* Queues an event-driven reconcile unless one is already waiting. */
+static void
+sk_service_queue_reconcile(SkEntry *entry)
+{
+    if (entry->reconcile_queued)
+        return;
+    entry->reconcile_queued = TRUE;
+    sk_service_queue(entry, sk_job_new(entry, SK_JOB_RECONCILE));
+}
+
+static SkEntry *
+sk_service_add_entry(SkService *service, virDomainPtr dom)
+{
+    char uuid[VIR_UUID_STRING_BUFLEN];
+    SkEntry *entry;
+
+    if (virDomainGetUUIDString(dom, uuid) < 0)
+        return NULL;
+    entry = g_hash_table_lookup(service->domains, uuid);
+    if (entry)
+        return entry;
+    entry = g_new0(SkEntry, 1);
+    entry->ref = 1;
+    entry->service = service;
+    entry->uuid = g_strdup(uuid);
+    entry->name = g_strdup(virDomainGetName(dom));
+    g_queue_init(&entry->jobs);
+    g_hash_table_insert(service->domains, entry->uuid, entry);
+    g_info("domain %s (%s)", entry->name, entry->uuid);
+    /* Its facts first, so that it is announced as it is; then its spares. */
+    sk_service_queue(entry, sk_job_new(entry, SK_JOB_REFRESH));
+    sk_service_queue_reconcile(entry);
+    return entry;
+}
+
+static SkEntry *
+sk_service_entry_for(SkService *service, virDomainPtr dom)
+{
+    char uuid[VIR_UUID_STRING_BUFLEN];
+
+    if (virDomainGetUUIDString(dom, uuid) < 0)
+        return NULL;
+    return g_hash_table_lookup(service->domains, uuid);
+}
+
+static void
+sk_service_check_ready(SkService *service)
+{
+    if (service->ready || !service->started || service->unread > 0)
+        return;
+    service->ready = TRUE;
+    g_signal_emit(service, sk_service_signals[SIG_READY], 0);
+}
+
+/* Main thread: the entry's facts as a job found them. */
+static void
+sk_service_apply_info(SkService *service, SkEntry *entry, SkDomainInfo *info)
+{
+    gboolean first = entry->info == NULL;
+    gboolean changed = first || !sk_domain_info_equal(entry->info, info);
+
+    g_free(entry->name);
+    entry->name = g_strdup(info->name);
+    if (!changed) {
+        sk_domain_info_free(info);
+    } else {
+        g_clear_pointer(&entry->info, sk_domain_info_free);
+        entry->info = info;
+        g_signal_emit(service, sk_service_signals[first ? SIG_DOMAIN_ADDED : SIG_DOMAIN_CHANGED], 0,
+                      entry->info);
+    }
+    sk_service_entry_counted(service, entry);
+}
+
+/* Main thread: what a worker handed over - events, facts, the reply; and, when the job is done,
+ * the domain's next job. */
+static gboolean
+sk_service_job_handed_over(gpointer data)
+{
+    SkJob *job = data;
+    SkEntry *entry = job->entry;
+    SkService *service = entry->service;
+    gboolean done = job->done;
+
+    g_mutex_lock(&service->lock);
+    g_ptr_array_remove_fast(service->handovers, g_main_current_source());
+    g_mutex_unlock(&service->lock);
+    job->handled = TRUE;
+    for (guint i = 0; i < job->events->len; i++)
+        g_signal_emit(service, sk_service_signals[SIG_EVENT], 0, job->events->pdata[i]);
+    g_ptr_array_set_size(job->events, 0);
+    /* The facts before the reply: a caller sees the result in both. */
+    if (job->info && !entry->removed)
+        sk_service_apply_info(service, entry, g_steal_pointer(&job->info));
+    g_clear_pointer(&job->info, sk_domain_info_free);
+    if (job->task && (job->result || job->error)) {
+        if (job->result)
+            g_task_return_pointer(job->task, g_steal_pointer(&job->result),
+                                  (GDestroyNotify)sk_result_free);
+        else
+            g_task_return_error(job->task, g_steal_pointer(&job->error));
+        g_clear_object(&job->task);
+    }
+    if (!done)
+        return G_SOURCE_REMOVE; /* the worker goes on with the job */
+    /* A domain that is gone has nothing left to reconcile: Reconcile() of all is not a failure. */
+    if (job->group)
+        sk_job_group_done(job->group, job->gone ? NULL : job->error);
+    entry->busy = FALSE;
+    if (job->kind == SK_JOB_REFRESH)
+        sk_service_entry_counted(service, entry);
+    if (job->gone)
+        sk_service_remove_entry(service, entry);
+    sk_service_run_next(entry);
+    return G_SOURCE_REMOVE; /* sk_service_handover_free frees the job */
+}
+
+/* Always through the service's main context, never run in the calling thread: a worker must
+ * not touch the domain table even when nobody iterates the context right now. */
+static void
+sk_service_handover_free(gpointer data)
+{
+    SkJob *job = data;
+
+    /* Never handled: the service stopped first. */
+    if (!job->handled)
+        sk_job_fail_now(job,
+                        g_error_new(SK_ERROR, SK_ERROR_UNAVAILABLE, "the service is stopping"));
+    sk_job_free(job);
+}
+
+static void
+sk_service_hand(SkService *service, SkJob *job)
+{
+    GSource *source = g_idle_source_new();
+
+    g_source_set_priority(source, G_PRIORITY_DEFAULT);
+    g_source_set_callback(source, sk_service_job_handed_over, job, sk_service_handover_free);
+    g_mutex_lock(&service->lock);
+    g_ptr_array_add(service->handovers, source);
+    g_source_attach(source, service->context);
+    g_mutex_unlock(&service->lock);
+    g_source_unref(source);
+}
+
+/* Worker side: hands what the job has so far to the main thread. Before the end of the job
+ * (@done FALSE) the caller is answered while the job goes on; the main thread then touches
+ * only the fields handed over, and the worker waits for nothing. */
+static void
+sk_job_hand_over(SkJob *job, SkSnapshot *snap, gboolean done)
+{
+    if (!done) {
+        /* A copy of the job's hand-over fields, so the worker can keep using the job. */
+        SkJob *reply = sk_job_new(job->entry, job->kind);
+
+        reply->done = FALSE;
+        reply->task = g_steal_pointer(&job->task);
+        reply->result = g_steal_pointer(&job->result);
+        reply->error = g_steal_pointer(&job->error);
+        reply->info = snap ? sk_domain_info_copy(snap->info) : NULL;
+        g_ptr_array_extend_and_steal(reply->events, g_steal_pointer(&job->events));
+        job->events = g_ptr_array_new_with_free_func((GDestroyNotify)sk_event_free);
+        sk_service_hand(job->entry->service, reply);
+        return;
+    }
+    if (snap && !job->gone)
+        job->info = sk_domain_info_copy(snap->info);
+    sk_service_hand(job->entry->service, job);
+}
+
+/* ---- job bodies (worker threads) ---- */
+
+/* The top-up every change ends with; a failure does not undo the change. */
+static void
+sk_job_reconcile(SkJob *job, SkSnapshot *snap, GError **error)
+{
+    g_autofree char *summary = NULL;
+    g_autofree char *message = NULL;
+    g_autoptr(GError) local = NULL;
+
+    if (!sk_ops_reconcile(snap, &summary, &local)) {
+        if (!g_error_matches(local, SK_ERROR, SK_ERROR_NO_SUCH_DOMAIN))
+            g_warning("domain %s: cannot keep its spares: %s", sk_snapshot_name(snap),
+                      local->message);
+        if (error)
+            g_propagate_error(error, g_steal_pointer(&local));
+        return;
+    }
+    if (!summary)
+        return;
+    message = g_strdup_printf("added %s to the persistent definition of '%s'", summary,
+                              sk_snapshot_name(snap));
+    sk_job_event(job, snap, "reconciled", message, NULL, NULL);
+}
+
+static void
+sk_job_attach(SkJob *job, SkSnapshot *snap)
+{
+    g_autoptr(SkResult) result = sk_result_new(SK_REQUEST_ATTACH);
+    g_autofree char *message = NULL;
+
+    if (!sk_ops_attach(snap, job->request, result, &job->error)) {
+        if (g_error_matches(job->error, SK_ERROR, SK_ERROR_NO_FREE_SLOT))
+            sk_job_event(job, snap, "refused", job->error->message, NULL, NULL);
+    } else {
+        message = *result->address
+                      ? g_strdup_printf("attached a device to '%s' at %s", sk_snapshot_name(snap),
+                                        result->address)
+                      : g_strdup_printf("attached a device to '%s'", sk_snapshot_name(snap));
+        sk_job_event(job, snap, "attached", message, result->address, result->device_xml);
+        job->result = g_steal_pointer(&result);
+    }
+    /* The caller has its answer now; the spare it took is replaced before the domain's next
+     * job starts. */
+    sk_job_hand_over(job, snap, FALSE);
+    sk_job_reconcile(job, snap, NULL);
+}
+
+static void
+sk_job_detach(SkJob *job, SkSnapshot *snap)
+{
+    g_autofree char *message = NULL;
+
+    if (sk_ops_detach(snap, job->request, &job->error)) {
+        message = g_strdup_printf("detached a device from '%s'", sk_snapshot_name(snap));
+        sk_job_event(job, snap, "detached", message, NULL, job->request->xml);
+        job->result = sk_result_new(SK_REQUEST_DETACH);
+        sk_job_hand_over(job, snap, FALSE);
+        sk_job_reconcile(job, snap, NULL);
+    }
+}
+
+static void
+sk_job_set_policy(SkJob *job, SkSnapshot *snap)
+{
+    g_autofree char *message = NULL;
+
+    if (!sk_ops_set_policy(snap, job->request->policy, &job->error))
+        return;
+    message = g_strdup_printf("changed the policy of '%s'", sk_snapshot_name(snap));
+    sk_job_event(job, snap, "policy-changed", message, NULL, NULL);
+    /* The new policy applies before the call returns. */
+    sk_job_reconcile(job, snap, NULL);
+    job->result = sk_result_new(SK_REQUEST_SET_POLICY);
+}
+
+static void
+sk_job_request(SkJob *job, SkSnapshot *snap)
+{
+    SkRequest *req = job->request;
+    g_autoptr(SkResult) result = sk_result_new(req->kind);
+
+    switch (req->kind) {
+    case SK_REQUEST_ATTACH:
+        sk_job_attach(job, snap);
+        return;
+    case SK_REQUEST_DETACH:
+        sk_job_detach(job, snap);
+        return;
+    case SK_REQUEST_SET_POLICY:
+        sk_job_set_policy(job, snap);
+        return;
+    case SK_REQUEST_PLAN:
+        if (sk_ops_plan(snap, req, result, &job->error))
+            job->result = g_steal_pointer(&result);
+        return;
+    case SK_REQUEST_TOPOLOGY:
+        if (sk_ops_topology(snap, req, result, &job->error))
+            job->result = g_steal_pointer(&result);
+        return;
+    case SK_REQUEST_RECONCILE:
+        sk_job_reconcile(job, snap, &job->error);
+        if (!job->error)
+            job->result = g_steal_pointer(&result);
+        return;
+    default:
+        g_assert_not_reached();
+    }
+}
+
+/* Worker thread: one snapshot of the domain, the job on it, the facts it leaves. The domain is
+ * looked up again on the worker's connection: a request queued behind a slow one may find its
+ * domain undefined (NoSuchDomain) or libvirtd gone (Unavailable). */
+static void
+sk_service_worker(gpointer data, gpointer user_data)
+{
+    SkJob *job = data;
+    SkService *service = user_data;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(virDomain) dom = NULL;
+    g_autoptr(SkSnapshot) snap = NULL;
+    virConnectPtr conn = sk_connection_worker(service->conn, &error);
+
+    if (conn)
+        dom = virDomainLookupByUUIDString(conn, job->entry->uuid);
+    if (conn && !dom)
+        sk_virt_set_error(&error, NULL);
+    if (dom)
+        snap = sk_snapshot_read(dom, &service->config, service->host, &error);
+    if (!snap) {
+        if (g_error_matches(error, SK_ERROR, SK_ERROR_NO_SUCH_DOMAIN)) {
+            job->gone = TRUE;
+            g_clear_error(&error);
+            g_set_error(&error, SK_ERROR, SK_ERROR_NO_SUCH_DOMAIN, "domain '%s' no longer exists",
+                        job->entry->name);
+        }
+        job->error = g_steal_pointer(&error);
+        sk_job_hand_over(job, NULL, TRUE);
+        return;
+    }
+    if (job->kind == SK_JOB_REQUEST)
+        sk_job_request(job, snap);
+    else if (job->kind == SK_JOB_RECONCILE)
+        sk_job_reconcile(job, snap, job->group ? &job->error : NULL);
+    if (virConnectIsAlive(conn) != 1 && job->error &&
+        !g_error_matches(job->error, SK_ERROR, SK_ERROR_UNAVAILABLE)) {
+        /* libvirtd went away under the call: whatever libvirt said, the service is the one that
+         * cannot answer now. */
+        GError *lost = g_error_new(SK_ERROR, SK_ERROR_UNAVAILABLE,
+                                   "lost the connection to libvirt at %s during the call (%s); "
+                                   "check the domain before trying again",
+                                   service->uri, job->error->message);
+
+        g_clear_error(&job->error);
+        job->error = lost;
+    }
+    if (g_error_matches(job->error, SK_ERROR, SK_ERROR_NO_SUCH_DOMAIN))
+        job->gone = TRUE;
+    sk_job_hand_over(job, snap, TRUE);
+}
+
+/* Main thread: starts the domain's next job unless one runs. */
+static void
+sk_service_run_next(SkEntry *entry)
+{
+    SkService *service = entry->service;
+    SkJob *job;
+
+    while (!entry->busy && (job = g_queue_pop_head(&entry->jobs)) != NULL) {
+        if (job->kind == SK_JOB_RECONCILE && !job->group)
+            entry->reconcile_queued = FALSE;
+        if (entry->removed || !sk_connection_get(service->conn)) {
+            GError *error;
+
+            if (entry->removed)
+                error = g_error_new(SK_ERROR, SK_ERROR_NO_SUCH_DOMAIN, "domain '%s' is gone",
+                                    entry->name);
+            else
+                error = g_error_new(SK_ERROR, SK_ERROR_UNAVAILABLE,
+                                    "the libvirt connection to %s is down", service->uri);
+            sk_job_fail_now(job, error);
+            if (job->kind == SK_JOB_REFRESH)
+                sk_service_entry_counted(service, entry);
+            sk_job_free(job);
+            continue;
+        }
+        if (service->stopping) {
+            /* A job finished while the service stops: the pool takes no more, and dispose
+             * drops what is still queued. */
+            g_queue_push_head(&entry->jobs, job);
+            break;
+        }
+        entry->busy = TRUE;
+        g_thread_pool_push(service->pool, job, NULL);
+    }
+}
+
+/* ---- libvirt's events (main thread) ---- */
+
+static void
+sk_service_on_lifecycle(gpointer owner, virDomainPtr dom, int event, int detail)
+{
+    SkService *service = owner;
+    SkEntry *entry = sk_service_entry_for(service, dom);
+
+    g_debug("domain %s: lifecycle event %d detail %d", virDomainGetName(dom), event, detail);
+    /* A domain we have not seen appears with defined or started; ends of unknown ones are
+     * nothing to us. */
+    if (!entry && event != VIR_DOMAIN_EVENT_UNDEFINED && event != VIR_DOMAIN_EVENT_STOPPED)
+        sk_service_add_entry(service, dom);
+    else if (entry)
+        sk_service_queue_reconcile(entry);
+}
+
+static gboolean
+sk_service_on_late_reconcile(gpointer data)
+{
+    SkEntry *entry = data;
+
+    entry->late_id = 0;
+    if (!entry->removed && sk_connection_get(entry->service->conn))
+        sk_service_queue_reconcile(entry);
+    return G_SOURCE_REMOVE;
+}
+
+static void
+sk_entry_late_unref(gpointer data)
+{
+    sk_entry_unref(data);
+}
+
+static void
+sk_service_on_device(gpointer owner, virDomainPtr dom, const char *alias)
+{
+    SkService *service = owner;
+    SkEntry *entry = sk_service_entry_for(service, dom);
+
+    g_debug("domain %s: device event for %s", virDomainGetName(dom), alias);
+    if (!entry)
+        return;
+    sk_service_queue_reconcile(entry);
+    if (entry->late_id == 0) {
+        g_atomic_int_inc(&entry->ref);
+        entry->late_id =
+            g_timeout_add_full(G_PRIORITY_DEFAULT, SK_LATE_RECONCILE_MS,
+                               sk_service_on_late_reconcile, entry, sk_entry_late_unref);
+    }
+}
+
+static void
+sk_service_on_metadata(gpointer owner, virDomainPtr dom)
+{
+    SkService *service = owner;
+    SkEntry *entry = sk_service_entry_for(service, dom);
+
+    g_debug("domain %s: metadata changed", virDomainGetName(dom));
+    if (entry)
+        sk_service_queue_reconcile(entry);
+}
+
+/* libvirt sends no event for attach/detach-device --config: read every domain again now and
+ * then (coalesced with event-driven reconciles). */
+static gboolean
+sk_service_rescan(gpointer data)
+{
+    SkService *service = data;
+    GHashTableIter iter;
+    gpointer value;
+
+    g_hash_table_iter_init(&iter, service->domains);
+    while (g_hash_table_iter_next(&iter, NULL, &value))
+        sk_service_queue_reconcile(value);
+    return G_SOURCE_CONTINUE;
+}
+
+/* After a (re)connect: the domain table as libvirt has it now - domains defined while libvirtd
+ * was away are added, undefined ones removed - and every domain reconciled. */
+static void
+sk_service_on_connected(gpointer owner, virDomainPtr *doms, int n_doms)
+{
+    SkService *service = owner;
+    g_autoptr(GHashTable) listed = g_hash_table_new(g_str_hash, g_str_equal);
+    g_autoptr(GPtrArray) others = g_ptr_array_new();
+    virConnectPtr conn = sk_connection_get(service->conn);
+    GHashTableIter iter;
+    gpointer value;
+
+    for (int i = 0; i < n_doms; i++) {
+        gboolean known = sk_service_entry_for(service, doms[i]) != NULL;
+        SkEntry *entry = sk_service_add_entry(service, doms[i]);
+
+        if (!entry)
+            continue;
+        g_hash_table_add(listed, entry->uuid);
+        if (known)
+            sk_service_queue_reconcile(entry);
+        else if (!service->started) {
+            entry->counts_for_ready = TRUE;
+            service->unread++;
+        }
+    }
+    g_hash_table_iter_init(&iter, service->domains);
+    while (g_hash_table_iter_next(&iter, NULL, &value)) {
+        if (!g_hash_table_contains(listed, ((SkEntry *)value)->uuid))
+            g_ptr_array_add(others, value);
+    }
+    /* Not listed: gone while libvirtd was away - or defined just after the listing (an event
+     * added it), so ask once more. */
+    for (guint i = 0; i < others->len; i++) {
+        SkEntry *entry = others->pdata[i];
+        g_autoptr(virDomain) dom = virDomainLookupByUUIDString(conn, entry->uuid);
+        virErrorPtr err;
+
+        if (dom)
+            sk_service_queue_reconcile(entry);
+        else if ((err = virGetLastError()) && err->code == VIR_ERR_NO_DOMAIN)
+            sk_service_remove_entry(service, entry);
+    }
+    if (service->config.rescan_seconds > 0 && service->rescan_id == 0)
+        service->rescan_id =
+            g_timeout_add_seconds(service->config.rescan_seconds, sk_service_rescan, service);
+    g_object_notify_by_pspec(G_OBJECT(service), sk_service_props[PROP_CONNECTED]);
+}
+
+static void
+sk_service_on_disconnected(gpointer owner, const char *why)
+{
+    SkService *service = owner;
+
+    g_clear_handle_id(&service->rescan_id, g_source_remove);
+    g_object_notify_by_pspec(G_OBJECT(service), sk_service_props[PROP_CONNECTED]);
+}
+
+static const SkConnectionEvents sk_service_conn_events = {
+    .connected = sk_service_on_connected,
+    .disconnected = sk_service_on_disconnected,
+    .lifecycle = sk_service_on_lifecycle,
+    .device = sk_service_on_device,
+    .metadata = sk_service_on_metadata,
+};
+
+/* ---- public API ---- */
+
+SkService *
+sk_service_new(const SkConfig *config, const char *uri, const SkHostPci *host)
+{
+    SkService *service = g_object_new(SK_TYPE_SERVICE, NULL);
+    g_autoptr(GError) error = NULL;
+
+    service->config = *config;
+    service->uri = g_strdup(uri);
+    if (service->config.workers == 0)
+        service->config.workers = 1;
+    service->host = host;
+    service->conn = sk_connection_new(uri, &sk_service_conn_events, service);
+    service->pool =
+        g_thread_pool_new(sk_service_worker, service, (gint)service->config.workers, FALSE, &error);
+    g_assert_no_error(error);
+    return service;
+}
+
+void
+sk_service_start(SkService *service)
+{
+    g_return_if_fail(!service->started);
+    sk_connection_start(service->conn);
+    service->started = TRUE;
+    sk_service_check_ready(service);
+}
+
+const char *
+sk_service_get_uri(SkService *service)
+{
+    return service->uri;
+}
+
+gboolean
+sk_service_get_connected(SkService *service)
+{
+    return service->conn && sk_connection_get(service->conn) != NULL;
+}
+
+gboolean
+sk_service_get_ready(SkService *service)
+{
+    return service->ready;
+}
+
+const char *
+sk_service_get_connect_error(SkService *service)
+{
+    if (service->stopped)
+        return "the service is stopping";
+    return sk_connection_get_error(service->conn);
+}
+
+static int
+sk_service_compare_info(gconstpointer a, gconstpointer b)
+{
+    const SkDomainInfo *ia = *(const SkDomainInfo *const *)a;
+    const SkDomainInfo *ib = *(const SkDomainInfo *const *)b;
+
+    return g_strcmp0(ia->name, ib->name);
+}
+
+GPtrArray *
+sk_service_list_domains(SkService *service)
+{
+    GPtrArray *list = g_ptr_array_new();
+    GHashTableIter iter;
+    gpointer value;
+
+    g_hash_table_iter_init(&iter, service->domains);
+    while (g_hash_table_iter_next(&iter, NULL, &value)) {
+        SkEntry *entry = value;
+
+        if (entry->info && !entry->removed)
+            g_ptr_array_add(list, entry->info);
+    }
+    g_ptr_array_sort(list, sk_service_compare_info);
+    return list;
+}
+
+static SkEntry *
+sk_service_find(SkService *service, const char *name_or_uuid)
+{
+    g_autofree char *lower = g_ascii_strdown(name_or_uuid, -1);
+    SkEntry *entry = g_hash_table_lookup(service->domains, lower);
+    GHashTableIter iter;
+    gpointer value;
+
+    if (entry && entry->info)
+        return entry;
+    g_hash_table_iter_init(&iter, service->domains);
+    while (g_hash_table_iter_next(&iter, NULL, &value)) {
+        entry = value;
+        if (entry->info && g_str_equal(entry->name, name_or_uuid))
+            return entry;
+    }
+    return NULL;
+}
+
+const SkDomainInfo *
+sk_service_lookup(SkService *service, const char *name_or_uuid)
+{
+    SkEntry *entry = sk_service_find(service, name_or_uuid);
+
+    return entry ? entry->info : NULL;
+}
+
+void
+sk_service_submit(SkService *service, const char *uuid, SkRequest *request,
+                  GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
+{
+    g_autoptr(GTask) task = g_task_new(service, cancellable, callback, user_data);
+    g_autoptr(SkRequest) req = request;
+    SkEntry *entry = g_hash_table_lookup(service->domains, uuid);
+    SkJob *job;
+
+    g_task_set_source_tag(task, sk_service_submit);
+    if (service->stopping) {
+        g_task_return_new_error(task, SK_ERROR, SK_ERROR_UNAVAILABLE, "the service is stopping");
+        return;
+    }
+    if (!entry || entry->removed || !entry->info) {
+        g_task_return_new_error(task, SK_ERROR, SK_ERROR_NO_SUCH_DOMAIN,
+                                "domain %s no longer exists", uuid);
+        return;
+    }
+    if (!sk_service_get_connected(service)) {
+        g_task_return_new_error(task, SK_ERROR, SK_ERROR_UNAVAILABLE,
+                                "not connected to libvirt at %s: %s", sk_service_get_uri(service),
+                                sk_service_get_connect_error(service));
+        return;
+    }
+    job = sk_job_new(entry, SK_JOB_REQUEST);
+    job->request = g_steal_pointer(&req);
+    job->task = g_steal_pointer(&task);
+    sk_service_queue(entry, job);
+}
+
+SkResult *
+sk_service_submit_finish(SkService *service, GAsyncResult *result, GError **error)
+{
+    g_return_val_if_fail(g_task_is_valid(result, service), NULL);
+    return g_task_propagate_pointer(G_TASK(result), error);
+}
+
+void
+sk_service_reconcile_all(SkService *service, GCancellable *cancellable,
+                         GAsyncReadyCallback callback, gpointer user_data)
+{
+    GTask *task = g_task_new(service, cancellable, callback, user_data);
+    SkJobGroup *group;
+    GHashTableIter iter;
+    gpointer value;
+
+    if (!sk_service_get_connected(service)) {
+        g_task_return_new_error(task, SK_ERROR, SK_ERROR_UNAVAILABLE,
+                                "not connected to libvirt at %s: %s", sk_service_get_uri(service),
+                                sk_service_get_connect_error(service));
+        g_object_unref(task);
+        return;
+    }
+    group = g_new0(SkJobGroup, 1);
+    group->task = task;
+    group->remaining = 1; /* held until every job is queued */
+    g_hash_table_iter_init(&iter, service->domains);
+    while (g_hash_table_iter_next(&iter, NULL, &value)) {
+        SkJob *job = sk_job_new(value, SK_JOB_RECONCILE);
+
+        job->group = group;
+        group->remaining++;
+        sk_service_queue(value, job);
+    }
+    sk_job_group_done(group, NULL);
+}
+
+gboolean
+sk_service_reconcile_all_finish(SkService *service, GAsyncResult *result, GError **error)
+{
+    g_return_val_if_fail(g_task_is_valid(result, service), FALSE);
+    return g_task_propagate_boolean(G_TASK(result), error);
+}
+
+/* ---- GObject ---- */
+
+void
+sk_service_stop(SkService *service)
+{
+    GHashTableIter iter;
+    gpointer value;
+    g_autoptr(GPtrArray) handovers = NULL;
+
+    if (service->stopped)
+        return;
+    service->stopped = TRUE;
+    g_clear_handle_id(&service->rescan_id, g_source_remove);
+    /* Finish the jobs under way; what they hand over is dropped below. */
+    service->stopping = TRUE;
+    g_thread_pool_free(service->pool, FALSE, TRUE);
+    service->pool = NULL;
+    g_mutex_lock(&service->lock);
+    handovers = g_steal_pointer(&service->handovers);
+    service->handovers = g_ptr_array_new();
+    g_mutex_unlock(&service->lock);
+    for (guint i = 0; i < handovers->len; i++)
+        g_source_destroy(handovers->pdata[i]);
+    /* Jobs still waiting never run. */
+    g_hash_table_iter_init(&iter, service->domains);
+    while (g_hash_table_iter_next(&iter, NULL, &value)) {
+        SkEntry *entry = value;
+        SkJob *job;
+
+        g_clear_handle_id(&entry->late_id, g_source_remove);
+        while ((job = g_queue_pop_head(&entry->jobs)) != NULL) {
+            sk_job_fail_now(job,
+                            g_error_new(SK_ERROR, SK_ERROR_UNAVAILABLE, "the service is stopping"));
+            sk_job_free(job);
+        }
+    }
+    g_hash_table_remove_all(service->domains);
+    g_clear_pointer(&service->conn, sk_connection_free);
+}
+
+static void
+sk_service_dispose(GObject *object)
+{
+    sk_service_stop(SK_SERVICE(object));
+    G_OBJECT_CLASS(sk_service_parent_class)->dispose(object);
+}
+
+static void
+sk_service_finalize(GObject *object)
+{
+    SkService *service = SK_SERVICE(object);
+
+    g_hash_table_destroy(service->domains);
+    g_ptr_array_unref(service->handovers);
+    g_free(service->uri);
+    g_mutex_clear(&service->lock);
+    g_main_context_unref(service->context);
+    G_OBJECT_CLASS(sk_service_parent_class)->finalize(object);
+}
+
+static void
+sk_service_get_property(GObject *object, guint id, GValue *value, GParamSpec *pspec)
+{
+    SkService *service = SK_SERVICE(object);
+
+    switch (id) {
+    case PROP_CONNECTED:
+        g_value_set_boolean(value, sk_service_get_connected(service));
+        break;
+    default:
+        G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
+    }
+}
+
+static void
+sk_service_init(SkService *service)
+{
+    service->domains =
+        g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)sk_entry_unref);
+    service->context = g_main_context_ref_thread_default();
+    service->handovers = g_ptr_array_new();
+    g_mutex_init(&service->lock);
+}
+
+static void
+sk_service_class_init(SkServiceClass *klass)
+{
+    GObjectClass *object_class = G_OBJECT_CLASS(klass);
+
+    object_class->dispose = sk_service_dispose;
+    object_class->finalize = sk_service_finalize;
+    object_class->get_property = sk_service_get_property;
+    sk_service_props[PROP_CONNECTED] =
+        g_param_spec_boolean("connected", NULL, NULL, FALSE,
+                             G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+    g_object_class_install_properties(object_class, N_PROPS, sk_service_props);
+    sk_service_signals[SIG_DOMAIN_ADDED] =
+        g_signal_new("domain-added", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                     NULL, G_TYPE_NONE, 1, G_TYPE_POINTER);
+    sk_service_signals[SIG_DOMAIN_CHANGED] =
+        g_signal_new("domain-changed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                     NULL, G_TYPE_NONE, 1, G_TYPE_POINTER);
+    sk_service_signals[SIG_DOMAIN_REMOVED] =
+        g_signal_new("domain-removed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                     NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+    sk_service_signals[SIG_EVENT] =
+        g_signal_new("event", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                     G_TYPE_NONE, 1, G_TYPE_POINTER);
+    sk_service_signals[SIG_READY] = g_signal_new(
+        "ready", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+}

@@ -1,0 +1,180 @@
+/* slotkeeperd: one read of a domain per job (see sk-snapshot.h). */
+#include "sk-snapshot.h"
+
+#include <string.h>
+
+#include "sk-error.h"
+#include "sk-virt.h"
+#include "sk-xml.h"
+
+/* One definition, read and parsed once. @topo is NULL afterwards when the machine has no PCI
+ * bus slotkeeper models; @arch and @machine are read from the document either way. */
+typedef struct {
+    SkTopology *topo;
+    SkMetadata *md;
+    char *arch;
+    char *machine;
+} SkDefinition;
+
+static void
+sk_definition_clear(SkDefinition *def)
+{
+    g_clear_pointer(&def->topo, sk_topology_free);
+    g_clear_pointer(&def->md, sk_metadata_free);
+    g_clear_pointer(&def->arch, g_free);
+    g_clear_pointer(&def->machine, g_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(SkDefinition, sk_definition_clear)
+
+static gboolean
+sk_snapshot_load(SkSnapshot *snap, gboolean inactive, SkDefinition *def, GError **error)
+{
+    g_autofree char *xml = sk_virt_get_xml(snap->dom, inactive, error);
+    g_autoptr(GError) local = NULL;
+    xmlDoc *doc;
+    xmlNode *type;
+
+    if (!xml)
+        return FALSE;
+    snap->n_reads++;
+    doc = sk_xml_parse(xml, strlen(xml), "domain XML", error);
+    if (!doc)
+        return FALSE;
+    type = sk_xml_child(sk_xml_child(xmlDocGetRootElement(doc), "os"), "type");
+    def->arch = sk_xml_get_prop(type, "arch");
+    def->machine = sk_xml_get_prop(type, "machine");
+    def->md = sk_metadata_from_domain(doc, &local);
+    if (!def->md) {
+        g_warning("domain %s: ignoring its slotkeeper metadata: %s", sk_snapshot_name(snap),
+                  local->message);
+        g_clear_error(&local);
+    }
+    def->topo = sk_topology_new_from_doc(doc, &local);
+    if (!def->topo) {
+        if (!g_error_matches(local, SK_ERROR, SK_ERROR_NOT_SUPPORTED))
+            g_warning("domain %s: cannot read its PCI topology, leaving it alone: %s",
+                      sk_snapshot_name(snap), local->message);
+        g_clear_error(&snap->unsupported);
+        snap->unsupported = g_steal_pointer(&local);
+    }
+    return TRUE;
+}
+
+/* Recomputes everything derived from the definitions. */
+static void
+sk_snapshot_update(SkSnapshot *snap, SkDefinition *main_def)
+{
+    SkDomainInfo *info = snap->info;
+    const SkHostPci *host = snap->machine.host;
+
+    snap->main = snap->persistent ? snap->persistent : snap->live;
+    if (snap->main)
+        g_clear_error(&snap->unsupported);
+    if (main_def) {
+        g_free(info->arch);
+        g_free(info->machine);
+        info->arch = g_steal_pointer(&main_def->arch);
+        info->machine = g_steal_pointer(&main_def->machine);
+        g_clear_pointer(&snap->md, sk_metadata_free);
+        snap->md = g_steal_pointer(&main_def->md);
+    }
+    memset(&snap->machine, 0, sizeof(snap->machine));
+    if (snap->main)
+        snap->machine = *sk_topology_get_machine_info(snap->main);
+    snap->machine.host = host;
+    sk_domain_info_fill(info, snap->config, snap->live, snap->persistent, snap->md);
+}
+
+static gboolean
+sk_snapshot_read_state(SkSnapshot *snap, GError **error)
+{
+    int state = 0;
+    int reason = 0;
+    int persistent;
+
+    if (virDomainGetState(snap->dom, &state, &reason, 0) < 0)
+        return sk_virt_set_error(error, NULL);
+    persistent = virDomainIsPersistent(snap->dom);
+    if (persistent < 0)
+        return sk_virt_set_error(error, NULL);
+    g_free(snap->info->state);
+    snap->info->state = g_strdup(sk_virt_state_to_string(state));
+    snap->info->active = state != VIR_DOMAIN_SHUTOFF && state != VIR_DOMAIN_NOSTATE;
+    snap->info->persistent = persistent == 1;
+    return TRUE;
+}
+
+gboolean
+sk_snapshot_reread(SkSnapshot *snap, gboolean live, gboolean persistent, GError **error)
+{
+    g_auto(SkDefinition) live_def = { 0 };
+    g_auto(SkDefinition) persistent_def = { 0 };
+    SkDefinition *main_def = NULL;
+
+    if (!sk_snapshot_read_state(snap, error))
+        return FALSE;
+    live = live || (snap->live != NULL) != snap->info->active;
+    persistent = persistent || (snap->persistent != NULL) != snap->info->persistent;
+    if (live) {
+        g_clear_pointer(&snap->live, sk_topology_free);
+        if (snap->info->active && !sk_snapshot_load(snap, FALSE, &live_def, error))
+            return FALSE;
+        snap->live = g_steal_pointer(&live_def.topo);
+        /* A domain stopped meanwhile shows its persistent definition, without an id. */
+        if (snap->live && !sk_topology_is_live(snap->live))
+            g_clear_pointer(&snap->live, sk_topology_free);
+        if (!snap->info->persistent && snap->info->active)
+            main_def = &live_def;
+    }
+    if (persistent) {
+        g_clear_pointer(&snap->persistent, sk_topology_free);
+        if (snap->info->persistent && !sk_snapshot_load(snap, TRUE, &persistent_def, error))
+            return FALSE;
+        snap->persistent = g_steal_pointer(&persistent_def.topo);
+        if (snap->info->persistent)
+            main_def = &persistent_def;
+    }
+    sk_snapshot_update(snap, main_def);
+    return TRUE;
+}
+
+SkSnapshot *
+sk_snapshot_read(virDomainPtr dom, const SkConfig *config, const SkHostPci *host, GError **error)
+{
+    g_autoptr(SkSnapshot) snap = g_new0(SkSnapshot, 1);
+    char uuid[VIR_UUID_STRING_BUFLEN];
+
+    virDomainRef(dom);
+    snap->dom = dom;
+    snap->config = config;
+    snap->machine.host = host;
+    snap->info = sk_domain_info_new();
+    snap->info->name = g_strdup(virDomainGetName(dom));
+    if (virDomainGetUUIDString(dom, uuid) == 0)
+        snap->info->uuid = g_strdup(uuid);
+    if (!sk_snapshot_reread(snap, TRUE, TRUE, error))
+        return NULL;
+    return g_steal_pointer(&snap);
+}
+
+void
+sk_snapshot_free(SkSnapshot *snap)
+{
+    if (!snap)
+        return;
+    g_clear_pointer(&snap->live, sk_topology_free);
+    g_clear_pointer(&snap->persistent, sk_topology_free);
+    g_clear_pointer(&snap->md, sk_metadata_free);
+    g_clear_pointer(&snap->info, sk_domain_info_free);
+    g_clear_error(&snap->unsupported);
+    if (snap->dom)
+        virDomainFree(snap->dom);
+    g_free(snap);
+}
+
+const char *
+sk_snapshot_name(const SkSnapshot *snap)
+{
+    return snap->info->name;
+}

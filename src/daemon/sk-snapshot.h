@@ -1,0 +1,43 @@
+/* slotkeeperd: one domain as a job sees it - its running and persistent definitions read from
+ * libvirt once and parsed once, its metadata and the facts the service reports (SkDomainInfo).
+ * A job plans and acts on the snapshot and reads again only the definition libvirt changed. */
+#pragma once
+
+#include <glib.h>
+#include <libvirt/libvirt.h>
+
+#include "sk-config.h"
+#include "sk-domain-info.h"
+#include "sk-host.h"
+#include "sk-metadata.h"
+#include "sk-topology.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+    virDomainPtr dom;       /* a reference of the snapshot's own */
+    const SkConfig *config; /* borrowed: the service's */
+    SkDomainInfo *info;     /* kept up to date by every (re)read */
+    SkTopology *live;       /* the running definition; NULL when inactive or no PCI machine */
+    SkTopology *persistent; /* the persistent definition; NULL when transient or no PCI */
+    SkMetadata *md;         /* slotkeeper's metadata of the persistent (else running) one */
+    SkMachineInfo machine;  /* of the persistent (else running) definition, with the host */
+    const SkTopology *main; /* persistent, else live: where policy and machine come from */
+    GError *unsupported;    /* why there are no topologies (not a PCI machine), or NULL */
+    guint n_reads;          /* definitions read so far (the benchmark's and tests' count) */
+} SkSnapshot;
+
+/* Reads @dom's state and each definition it has, once. Errors: SK_ERROR (NoSuchDomain,
+ * Unavailable, ...). A definition slotkeeper cannot model (no PCI machine) is no error: the
+ * snapshot has no topologies then and info->pci_machine is FALSE. */
+SkSnapshot *sk_snapshot_read(virDomainPtr dom, const SkConfig *config, const SkHostPci *host,
+                             GError **error);
+/* Reads again what libvirt changed: the state, and the running and/or persistent definition. */
+gboolean sk_snapshot_reread(SkSnapshot *snap, gboolean live, gboolean persistent, GError **error);
+void sk_snapshot_free(SkSnapshot *snap);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SkSnapshot, sk_snapshot_free)
+
+/* The domain's name, for messages. */
+const char *sk_snapshot_name(const SkSnapshot *snap);
+
+G_END_DECLS
