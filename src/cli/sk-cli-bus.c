@@ -155,9 +155,8 @@ sk_cli_bus_open(SkCliBus *bus, const SkCliGlobals *g, const char *form, const ch
     return TRUE;
 }
 
-/* The a{sv} of @proxy's cached properties. */
-static GVariant *
-sk_cli_bus_proxy_properties(GDBusProxy *proxy)
+GVariant *
+sk_cli_bus_properties(GDBusProxy *proxy)
 {
     g_auto(GStrv) names = g_dbus_proxy_get_cached_property_names(proxy);
     GVariantBuilder b;
@@ -186,7 +185,7 @@ sk_cli_bus_domain(SkCliBus *bus, const char *domain, GError **error)
                                           path, NULL, &local);
     if (!proxy)
         return sk_cli_bus_fail(bus, g_steal_pointer(&local), error), NULL;
-    return sk_cli_bus_proxy_properties(G_DBUS_PROXY(proxy));
+    return sk_cli_bus_properties(G_DBUS_PROXY(proxy));
 }
 
 static int
@@ -227,7 +226,7 @@ sk_cli_bus_domains(SkCliBus *bus, GError **error)
 
         if (!iface)
             continue;
-        props = sk_cli_bus_proxy_properties(G_DBUS_PROXY(iface));
+        props = sk_cli_bus_properties(G_DBUS_PROXY(iface));
         /* The properties plus the object path, which D-Bus clients of the service need. */
         g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
         g_variant_builder_add(&b, "{sv}", "ObjectPath",

@@ -43,6 +43,8 @@ void sk_cli_bus_prepare_change(SkCliBus *bus);
  * message on one line, or that the service is not there. Returns FALSE. */
 gboolean sk_cli_bus_fail(SkCliBus *bus, GError *error, GError **out);
 
+/* The a{sv} of @proxy's cached properties (D-Bus property names). */
+GVariant *sk_cli_bus_properties(GDBusProxy *proxy);
 /* One domain's properties (a{sv}, D-Bus property names) by name or UUID. */
 GVariant *sk_cli_bus_domain(SkCliBus *bus, const char *domain, GError **error);
 /* Every domain object's properties, plus ObjectPath, sorted by name. */

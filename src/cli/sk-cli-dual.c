@@ -55,11 +55,8 @@ sk_cli_plan_online(const SkCliArgs *args, char **output, GError **error)
                                   "%s works only offline, with --domain-xml; plan DOMAIN uses "
                                   "the domain's own policy",
                                   offline_only);
-    if (sk_cli_args_n_rest(args) != 2)
-        return sk_cli_usage_error(error, "%s",
-                                  sk_cli_args_n_rest(args) < 2
-                                      ? "DEVICE.xml is missing"
-                                      : "plan takes DOMAIN and one DEVICE.xml");
+    if (!sk_cli_check_domain_device("plan", args->rest, error))
+        return FALSE;
     return sk_cli_online_plan(args, output, error);
 }
 

@@ -90,23 +90,6 @@ sk_mon_on_event(SkDbusManager *manager, const char *kind, GVariant *details, SkM
     sk_mon_emit(mon, "event", text, dict);
 }
 
-static GVariant *
-sk_mon_properties(GDBusProxy *proxy)
-{
-    g_auto(GStrv) names = g_dbus_proxy_get_cached_property_names(proxy);
-    GVariantBuilder b;
-
-    g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
-    for (guint i = 0; names && names[i]; i++) {
-        g_autoptr(GVariant) value = g_dbus_proxy_get_cached_property(proxy, names[i]);
-        g_autofree char *key = sk_cli_snake(names[i]);
-
-        if (value)
-            g_variant_builder_add(&b, "{sv}", key, value);
-    }
-    return g_variant_builder_end(&b);
-}
-
 static void
 sk_mon_on_added(GDBusObjectManager *om, GDBusObject *object, SkMonitor *mon)
 {
@@ -124,7 +107,7 @@ sk_mon_on_added(GDBusObjectManager *om, GDBusObject *object, SkMonitor *mon)
                           g_variant_new_string(g_dbus_object_get_object_path(object)));
     g_variant_builder_add(&b, "{sv}", "domain",
                           g_variant_new_string(sk_mon_name(G_DBUS_PROXY(domain))));
-    g_variant_builder_add(&b, "{sv}", "properties", sk_mon_properties(G_DBUS_PROXY(domain)));
+    g_variant_builder_add(&b, "{sv}", "properties", sk_cli_bus_properties(G_DBUS_PROXY(domain)));
     dict = g_variant_ref_sink(g_variant_builder_end(&b));
     sk_mon_emit(mon, "domain-added", text, dict);
 }
@@ -157,20 +140,16 @@ sk_mon_changed(SkMonitor *mon, GDBusProxy *proxy, gboolean domain, GVariant *cha
     g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE_VARDICT);
     g_autoptr(GVariant) dict = NULL;
     g_autoptr(GString) text = g_string_new(NULL);
-    GVariantBuilder renamed;
     GVariantIter iter;
     const char *key;
     GVariant *value;
 
     g_string_append_printf(text, "changed %s:", domain ? sk_mon_name(proxy) : "service");
-    g_variant_builder_init(&renamed, G_VARIANT_TYPE_VARDICT);
     g_variant_iter_init(&iter, changed);
     for (guint n = 0; g_variant_iter_next(&iter, "{&sv}", &key, &value); n++) {
         g_autofree char *shown = sk_cli_value_text(value);
-        g_autofree char *snake = sk_cli_snake(key);
 
         g_string_append_printf(text, "%s %s %s", n ? ";" : "", key, shown);
-        g_variant_builder_add(&renamed, "{sv}", snake, value);
         g_variant_unref(value);
     }
     for (guint i = 0; invalidated && invalidated[i]; i++)
@@ -181,7 +160,7 @@ sk_mon_changed(SkMonitor *mon, GDBusProxy *proxy, gboolean domain, GVariant *cha
         g_variant_builder_add(&b, "{sv}", "domain", g_variant_new_string(sk_mon_name(proxy)));
     g_variant_builder_add(&b, "{sv}", "interface",
                           g_variant_new_string(g_dbus_proxy_get_interface_name(proxy)));
-    g_variant_builder_add(&b, "{sv}", "changed", g_variant_builder_end(&renamed));
+    g_variant_builder_add(&b, "{sv}", "changed", changed);
     g_variant_builder_add(
         &b, "{sv}", "invalidated",
         g_variant_new_strv(invalidated ? invalidated : (const char *[]){ NULL }, -1));

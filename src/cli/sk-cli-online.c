@@ -186,9 +186,7 @@ sk_cli_device_verb(const SkCliGlobals *globals, gboolean attach, int argc, char 
                    : "DEVICE.xml names the device as for 'virsh detach-device'. DOMAIN is a "
                      "name\nor UUID; DEVICE.xml '-' reads stdin.\n",
             argc, argv, error) ||
-        !sk_cli_check_rest(&args, 2, 2,
-                           sk_cli_args_n_rest(&args) == 0 ? "DOMAIN and DEVICE.xml" : "DEVICE.xml",
-                           error))
+        !sk_cli_check_domain_device(verb, args.rest, error))
         return FALSE;
     affect = sk_cli_args_affect(&args);
     if (!sk_cli_check_affect(&affect, error))

@@ -184,7 +184,7 @@ sk_cli_render_json(GVariant *value, gboolean snake)
 char *
 sk_cli_render_json_line(GVariant *value)
 {
-    return sk_cli_render_json_text(value, FALSE, FALSE);
+    return sk_cli_render_json_text(value, TRUE, FALSE);
 }
 
 char *
@@ -520,7 +520,11 @@ sk_cli_render_domains(GPtrArray *domains, const SkCliGlobals *g)
         gboolean pending = sk_dict_bool(p, "RestartPending", FALSE);
         g_autofree char *state =
             g_strdup_printf("%s%s", sk_dict_str(p, "State", "?"), pending ? "*" : "");
-        g_autofree char *spares = g_strdup_printf("%u", (guint)sk_dict_int(p, "SparePorts", 0));
+        guint kept = (guint)sk_dict_int(p, "SparePorts", 0);
+        guint wanted = (guint)sk_dict_int(p, "SparePortsWanted", kept);
+        /* The root-port cap keeps fewer than the policy asks for: show both. */
+        g_autofree char *spares = wanted != kept ? g_strdup_printf("%u (of %u: cap)", kept, wanted)
+                                                 : g_strdup_printf("%u", kept);
         g_autoptr(GVariant) now = g_variant_lookup_value(p, "FreeHotplugSlots", NULL);
         g_autoptr(GVariant) next = g_variant_lookup_value(p, "FreeHotplugSlotsNextBoot", NULL);
         g_autofree char *now_text = now ? sk_cli_value_text(now) : g_strdup("-");

@@ -13,7 +13,7 @@ G_BEGIN_DECLS
 /* --json: @value as pretty JSON; with @snake, dictionary keys in D-Bus style
  * ("FreeHotplugSlots") become JSON style ("free_hotplug_slots"). */
 char *sk_cli_render_json(GVariant *value, gboolean snake);
-/* The same on one line (monitor --json: one object per line). */
+/* The same on one line, keys in JSON style (monitor --json: one object per line). */
 char *sk_cli_render_json_line(GVariant *value);
 
 /* A plan (sk_wire_plan), accepted or refused, as text. */

@@ -141,12 +141,52 @@ sk_cli_check_affect(const SkCliAffect *a, GError **error)
     return sk_cli_check_yes_no("--hotplug-require", a->hotplug_require, error);
 }
 
+static gboolean
+sk_cli_is_file(const char *arg)
+{
+    return g_str_equal(arg, "-") || g_file_test(arg, G_FILE_TEST_IS_REGULAR);
+}
+
+gboolean
+sk_cli_check_domain_device(const char *verb, char *const *rest, GError **error)
+{
+    guint n = rest ? g_strv_length((char **)rest) : 0;
+    const char *domain = n > 0 ? rest[0] : NULL;
+    const char *device = n > 1 ? rest[1] : NULL;
+
+    if (n == 0)
+        return sk_cli_usage_error(error, "DOMAIN and DEVICE.xml are missing");
+    if (n == 1 && sk_cli_is_file(domain))
+        return sk_cli_usage_error(error,
+                                  "DOMAIN is missing: the arguments are DOMAIN, then "
+                                  "DEVICE.xml ('%s')",
+                                  domain);
+    if (n == 1)
+        return sk_cli_usage_error(error, "DEVICE.xml is missing after DOMAIN '%s'", domain);
+    if (n > 2)
+        return sk_cli_usage_error(error, "unexpected argument '%s' after DOMAIN and DEVICE.xml",
+                                  rest[2]);
+
+    /* "attach-device nic.xml vm": the file first and a name that is no file second. */
+    if (sk_cli_is_file(domain) && !sk_cli_is_file(device))
+        return sk_cli_usage_error(error,
+                                  "the arguments are DOMAIN, then DEVICE.xml: '%s' is a file and "
+                                  "'%s' is not; did you mean 'slotkeeper %s %s %s'?",
+                                  domain, device, verb, device, domain);
+    if (!sk_cli_is_file(device) && g_str_has_suffix(device, ".xml"))
+        return sk_cli_usage_error(error, "DEVICE.xml '%s' (after DOMAIN '%s') is not a file",
+                                  device, domain);
+    return TRUE;
+}
+
 char *
 sk_cli_read_device(const char *path, GError **error)
 {
     const char *label = g_str_equal(path, "-") ? "stdin" : path;
     g_autoptr(GError) local = NULL;
     g_autofree char *text = NULL;
+    g_autofree char *what = NULL;
+    g_autoptr(xmlDoc) doc = NULL;
     gsize len = 0;
 
     text = sk_xml_read_bounded(path, label, SK_XML_DEVICE_MAX_SIZE, &len, &local);
@@ -160,5 +200,11 @@ sk_cli_read_device(const char *path, GError **error)
                     SK_XML_DEVICE_MAX_SIZE);
         return NULL;
     }
+    /* Malformed XML is reported here, naming the file and the line, as virsh does; the
+     * service would only know "the device XML". */
+    what = g_strdup_printf("device XML '%s'", label);
+    doc = sk_xml_parse_limited(text, len, what, &sk_xml_device_limits, error);
+    if (!doc)
+        return NULL;
     return g_steal_pointer(&text);
 }

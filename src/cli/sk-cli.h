@@ -92,6 +92,10 @@ void sk_cli_add_global_entries(GOptionContext *ctx, SkCliGlobals *g);
 /* Sets a usage error (exit status 2) and returns FALSE. */
 gboolean sk_cli_usage_error(GError **error, const char *format, ...) G_GNUC_PRINTF(2, 3);
 
+/* Usage errors for the positional arguments DOMAIN DEVICE.xml (@rest, NULL-terminated): one
+ * missing (which one), given the other way round (a file first, a name that is no file
+ * second), one too many, or a DEVICE.xml that does not exist; @verb words the suggestion. */
+gboolean sk_cli_check_domain_device(const char *verb, char *const *rest, GError **error);
 /* The device XML in @path ('-': stdin), at most SK_XML_DEVICE_MAX_SIZE bytes. */
 char *sk_cli_read_device(const char *path, GError **error);
 

@@ -9,9 +9,19 @@ sk_config_init(SkConfig *config)
     sk_policy_init(&config->policy);
     config->manage_default = TRUE;
     config->workers = 4;
-    /* libvirt 9.0 sends no event for attach/detach-device --config, so a spare taken that way
-     * is only seen by reading the definitions again. */
-    config->rescan_seconds = 30;
+    /* libvirt 9.0 sends no event for attach/detach-device --config: the service watches the
+     * files libvirt saves definitions to, and reads every domain again now and then in case a
+     * change went unseen. */
+    config->rescan_seconds = 300;
+    config->detach_timeout_seconds = 5;
+    config->auth_timeout_seconds = 120;
+    config->watch_dir = NULL;
+}
+
+void
+sk_config_clear(SkConfig *config)
+{
+    g_clear_pointer(&config->watch_dir, g_free);
 }
 
 static gboolean
@@ -75,7 +85,10 @@ sk_config_load(SkConfig *config, const char *path, gboolean optional, GError **e
 {
     static const char *const policy_keys[] = { "spare-ports", "legacy-bridge", "root-port-cap",
                                                "manage", NULL };
-    static const char *const service_keys[] = { "workers", "rescan-seconds", NULL };
+    static const char *const service_keys[] = {
+        "workers", "rescan-seconds", "detach-timeout-seconds", "auth-timeout-seconds", "watch-dir",
+        NULL
+    };
     g_autoptr(GKeyFile) kf = g_key_file_new();
     g_autoptr(GError) local = NULL;
     g_autofree char *legacy = NULL;
@@ -95,8 +108,17 @@ sk_config_load(SkConfig *config, const char *path, gboolean optional, GError **e
                                &config->policy.root_port_cap, error) ||
         !sk_config_uint(kf, path, "service", "workers", 1, 64, &config->workers, error) ||
         !sk_config_uint(kf, path, "service", "rescan-seconds", 0, 86400, &config->rescan_seconds,
-                        error))
+                        error) ||
+        !sk_config_uint(kf, path, "service", "detach-timeout-seconds", 0, 600,
+                        &config->detach_timeout_seconds, error) ||
+        !sk_config_uint(kf, path, "service", "auth-timeout-seconds", 1, 3600,
+                        &config->auth_timeout_seconds, error))
         return FALSE;
+    if (g_key_file_has_key(kf, "service", "watch-dir", NULL)) {
+        g_free(config->watch_dir);
+        config->watch_dir = g_key_file_get_string(kf, "service", "watch-dir", NULL);
+        g_strstrip(config->watch_dir);
+    }
     legacy = g_key_file_get_string(kf, "policy", "legacy-bridge", NULL);
     if (legacy != NULL &&
         !sk_legacy_bridge_from_string(g_strstrip(legacy), &config->policy.legacy_bridge, &local))

@@ -6,6 +6,7 @@ sk_domain_info_new(void)
 {
     SkDomainInfo *info = g_new0(SkDomainInfo, 1);
 
+    info->id = -1;
     sk_policy_init(&info->policy);
     return info;
 }
@@ -43,7 +44,8 @@ sk_domain_info_equal(const SkDomainInfo *a, const SkDomainInfo *b)
            g_strcmp0(a->state, b->state) == 0 && g_strcmp0(a->arch, b->arch) == 0 &&
            g_strcmp0(a->machine, b->machine) == 0 && a->active == b->active &&
            a->persistent == b->persistent && a->pci_machine == b->pci_machine &&
-           a->managed == b->managed && a->policy.spare_ports == b->policy.spare_ports &&
+           a->managed == b->managed && a->id == b->id && a->spare_ports == b->spare_ports &&
+           a->policy.spare_ports == b->policy.spare_ports &&
            a->policy.legacy_bridge == b->policy.legacy_bridge &&
            a->policy.root_port_cap == b->policy.root_port_cap && a->free_pcie == b->free_pcie &&
            a->free_pci == b->free_pci && a->free_pcie_next == b->free_pcie_next &&
@@ -90,6 +92,24 @@ sk_domain_info_restart_pending(const SkTopology *persistent, const SkTopology *l
     return FALSE;
 }
 
+/* How many spare ports the service can keep in @next: at most the policy's, and no more than
+ * the free ports there plus the root ports the cap still allows. */
+static guint
+sk_domain_info_reachable_spares(const SkTopology *next, const SkPolicy *policy, guint free_pcie)
+{
+    const SkMachineInfo *mi = sk_topology_get_machine_info(next);
+    guint cap = sk_policy_root_port_cap(policy, mi->arch);
+    guint roots = 0;
+
+    if (!mi->has_pcie_root)
+        return policy->spare_ports; /* pci-bridges on pc: no root-port cap */
+    for (guint i = 0; i < sk_topology_get_n_controllers(next); i++) {
+        if (sk_topology_get_controller(next, i)->model == SK_PCI_MODEL_PCIE_ROOT_PORT)
+            roots++;
+    }
+    return MIN(policy->spare_ports, free_pcie + (cap > roots ? cap - roots : 0));
+}
+
 void
 sk_domain_info_fill(SkDomainInfo *info, const SkConfig *config, const SkTopology *live,
                     const SkTopology *persistent, const SkMetadata *md)
@@ -103,6 +123,7 @@ sk_domain_info_fill(SkDomainInfo *info, const SkConfig *config, const SkTopology
     info->restart_pending = FALSE;
     sk_domain_info_resolve_policy(config, md, &info->policy, &managed);
     info->managed = managed && info->persistent && info->pci_machine;
+    info->spare_ports = info->policy.spare_ports;
     if (!info->pci_machine)
         return;
     if (live != NULL)
@@ -114,6 +135,7 @@ sk_domain_info_fill(SkDomainInfo *info, const SkConfig *config, const SkTopology
         info->legacy_chain = live != NULL ? SK_LEGACY_CHAIN_NEXT_BOOT : SK_LEGACY_CHAIN_PRESENT;
     info->restart_pending =
         live != NULL && persistent != NULL && sk_domain_info_restart_pending(persistent, live);
+    info->spare_ports = sk_domain_info_reachable_spares(next, &info->policy, info->free_pcie_next);
 }
 
 const char *

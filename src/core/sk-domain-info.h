@@ -28,7 +28,9 @@ typedef struct {
     gboolean persistent;
     gboolean pci_machine;
     gboolean managed;
-    SkPolicy policy;
+    int id;            /* libvirt's id of a running domain, -1 otherwise */
+    SkPolicy policy;   /* in force: the config file's, with the domain's metadata applied */
+    guint spare_ports; /* the spares that can be kept: policy.spare_ports within the cap */
     guint free_pcie;
     guint free_pci;
     guint free_pcie_next;

@@ -20,6 +20,7 @@ static const char *const sk_error_names[] = {
     [SK_ERROR_NOT_AUTHORIZED] = "NotAuthorized",
     [SK_ERROR_UNAVAILABLE] = "Unavailable",
     [SK_ERROR_AUTHORIZATION_DISMISSED] = "AuthorizationDismissed",
+    [SK_ERROR_DETACH_PENDING] = "DetachPending",
 };
 G_STATIC_ASSERT(G_N_ELEMENTS(sk_error_names) == SK_ERROR_N_CODES);
 

@@ -20,9 +20,10 @@ typedef enum {
     SK_ERROR_NOT_AUTHORIZED,          /* NotAuthorized */
     SK_ERROR_UNAVAILABLE,             /* Unavailable: libvirt not reachable */
     SK_ERROR_AUTHORIZATION_DISMISSED, /* AuthorizationDismissed: the user cancelled the dialog */
+    SK_ERROR_DETACH_PENDING, /* DetachPending: the guest has not released the device (yet) */
 } SkErrorCode;
 
-#define SK_ERROR_N_CODES (SK_ERROR_AUTHORIZATION_DISMISSED + 1)
+#define SK_ERROR_N_CODES (SK_ERROR_DETACH_PENDING + 1)
 
 GQuark sk_error_quark(void);
 

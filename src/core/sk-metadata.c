@@ -129,16 +129,26 @@ sk_metadata_parse_element(SkMetadata *md, xmlNode *elem, GError **error)
     return TRUE;
 }
 
-SkMetadata *
-sk_metadata_from_domain(xmlDoc *domain, GError **error)
+xmlNode *
+sk_metadata_find_element(xmlDoc *domain)
 {
-    g_autoptr(SkMetadata) md = sk_metadata_new();
     xmlNode *metadata = sk_xml_child(xmlDocGetRootElement(domain), "metadata");
 
     for (xmlNode *cur = metadata ? metadata->children : NULL; cur != NULL; cur = cur->next) {
         if (sk_metadata_is_ours(cur))
-            return sk_metadata_parse_element(md, cur, error) ? g_steal_pointer(&md) : NULL;
+            return cur;
     }
+    return NULL;
+}
+
+SkMetadata *
+sk_metadata_from_domain(xmlDoc *domain, GError **error)
+{
+    g_autoptr(SkMetadata) md = sk_metadata_new();
+    xmlNode *ours = sk_metadata_find_element(domain);
+
+    if (ours != NULL && !sk_metadata_parse_element(md, ours, error))
+        return NULL;
     return g_steal_pointer(&md);
 }
 
@@ -245,6 +255,31 @@ sk_metadata_device_key(const SkDevice *dev)
     if (alias != NULL)
         return g_strdup_printf("alias=%s", alias);
     return NULL;
+}
+
+gboolean
+sk_metadata_device_present(const SkTopology *topo, const SkDevice *dev)
+{
+    g_autofree char *key = sk_metadata_device_key(dev);
+    xmlNode *devices = sk_xml_child(xmlDocGetRootElement(sk_topology_get_doc(topo)), "devices");
+
+    for (xmlNode *cur = devices ? devices->children : NULL; cur != NULL; cur = cur->next) {
+        g_autoptr(SkDevice) other = NULL;
+        g_autofree char *other_key = NULL;
+
+        if (cur->type != XML_ELEMENT_NODE || !g_str_equal((const char *)cur->name, dev->element))
+            continue;
+        other = sk_device_classify(cur, sk_topology_get_machine_info(topo), NULL);
+        if (other == NULL)
+            continue;
+        other_key = sk_metadata_device_key(other);
+        if (key != NULL && other_key != NULL && g_str_equal(key, other_key))
+            return TRUE;
+        if (key == NULL && dev->has_pci_address && other->has_pci_address &&
+            sk_pci_addr_equal(&dev->address, &other->address))
+            return TRUE;
+    }
+    return FALSE;
 }
 
 static int

@@ -29,6 +29,8 @@ SkMetadata *sk_metadata_copy(const SkMetadata *md);
 void sk_metadata_free(SkMetadata *md);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SkMetadata, sk_metadata_free)
 
+/* slotkeeper's element in a domain XML's <metadata>, or NULL. */
+xmlNode *sk_metadata_find_element(xmlDoc *domain);
 /* Reads slotkeeper's element from a domain XML's <metadata> (an empty SkMetadata when there is
  * none). Invalid values give SK_ERROR_INVALID_XML naming the attribute. */
 SkMetadata *sk_metadata_from_domain(xmlDoc *domain, GError **error);
@@ -44,6 +46,9 @@ void sk_metadata_apply(const SkMetadata *md, SkPolicy *policy);
 /* A stable key naming @dev across redefinitions: "interface mac=52:54:00:..",
  * "disk target=vda", "hostdev source=0000:03:00.0", else "alias=ua-..." ; NULL if none. */
 char *sk_metadata_device_key(const SkDevice *dev);
+/* Whether @topo holds @dev: the same key (sk_metadata_device_key), or without one the same
+ * explicit PCI address. */
+gboolean sk_metadata_device_present(const SkTopology *topo, const SkDevice *dev);
 /* Records (or forgets, with @require TRUE) that the device was placed with require=no. */
 void sk_metadata_set_hotplug_require(SkMetadata *md, const char *key, gboolean require);
 /* Whether the device was attached with hotplug-require=no. */

@@ -658,6 +658,9 @@ sk_planner_remedy_without_growth(const SkPlanner *p)
     if (p->opts->live && p->config != NULL)
         return "detach a device to free a slot: a running guest cannot gain slots, and the "
                "persistent definition has no room for a new one either";
+    if (p->opts->live && p->opts->transient)
+        return "detach a device to free a slot: a running guest cannot gain slots, and a "
+               "transient domain has no persistent definition to add one to";
     if (p->opts->live)
         return "detach a device to free a slot, or attach with --config so that a slot is added "
                "for the next cold boot (a running guest cannot gain slots)";
@@ -702,7 +705,8 @@ sk_planner_attach_pci(SkPlanner *p)
     }
     sk_plan_reason(p->plan, "no compatible hotplug slot is free%s: it needs %s",
                    p->n_sets > 1 ? " in both definitions" : "", sk_planner_need_text(p));
-    if (sk_planner_grow(p, &addr, &why)) {
+    /* A transient domain has no persistent definition to grow for the next boot. */
+    if (!(opts->live && opts->transient) && sk_planner_grow(p, &addr, &why)) {
         sk_planner_describe_controllers(p, before);
         if (!opts->live) {
             sk_planner_place(p, &addr);

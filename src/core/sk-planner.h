@@ -16,6 +16,7 @@ typedef struct {
     gboolean live;            /* affect the running definition */
     gboolean config;          /* affect the persistent definition */
     gboolean hotplug_require; /* TRUE (default): the device must be hot-unpluggable later */
+    gboolean transient;       /* the domain has no persistent definition: advise no --config */
     SkPolicy policy;
 } SkPlanOptions;
 

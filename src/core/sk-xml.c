@@ -38,8 +38,25 @@ typedef struct {
     guint depth;
     guint n_elements;
     SkErrorCode code;
-    char *violation; /* the first limit exceeded; the parser is stopped */
+    char *violation;   /* the first limit exceeded; the parser is stopped */
+    char *first_error; /* libxml2's first error: the one that names the real mistake */
+    int first_line;
 } SkXmlGuard;
+
+/* libxml2's structured errors, of which the first is kept: later ones are consequences
+ * ("Premature end of data" after a missing end tag). */
+static void
+sk_xml_guard_error(void *data, xmlErrorPtr err)
+{
+    xmlParserCtxtPtr ctxt = data;
+    SkXmlGuard *guard = ctxt ? ctxt->_private : NULL;
+
+    if (guard == NULL || guard->first_error != NULL || err == NULL || err->level < XML_ERR_ERROR)
+        return;
+    guard->first_error = g_strdup(err->message ? err->message : "parse error");
+    g_strchomp(guard->first_error);
+    guard->first_line = err->line;
+}
 
 static void sk_xml_guard_stop(xmlParserCtxtPtr ctxt, SkXmlGuard *guard, SkErrorCode code,
                               const char *fmt, ...) G_GNUC_PRINTF(4, 5);
@@ -192,27 +209,33 @@ sk_xml_parse_limited(const char *data, gsize len, const char *what, const SkXmlL
     ctxt->sax->internalSubset = sk_xml_guard_internal_subset;
     /* No XML_PARSE_NOENT / DTDLOAD / XINCLUDE: entities stay unexpanded, nothing is loaded. */
     xmlCtxtUseOptions(ctxt, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    ctxt->sax->serror = sk_xml_guard_error;
     xmlParseDocument(ctxt);
     doc = g_steal_pointer(&ctxt->myDoc);
     if (guard.violation != NULL) {
         g_set_error_literal(error, SK_ERROR, guard.code, guard.violation);
         g_free(guard.violation);
+        g_free(guard.first_error);
         g_clear_pointer(&doc, xmlFreeDoc);
         xmlFreeParserCtxt(ctxt);
         return NULL;
     }
     if (!ctxt->wellFormed || doc == NULL) {
         const xmlError *err = xmlCtxtGetLastError(ctxt);
-        g_autofree char *msg = g_strdup(err && err->message ? err->message : "parse error");
+        g_autofree char *msg = guard.first_error
+                                   ? g_steal_pointer(&guard.first_error)
+                                   : g_strdup(err && err->message ? err->message : "parse error");
+        int line = guard.first_line ? guard.first_line : err ? err->line : 0;
 
         g_strchomp(msg);
         g_set_error(error, SK_ERROR, SK_ERROR_INVALID_XML, "%s is not well-formed: line %d: %s",
-                    what, err ? err->line : 0, msg);
+                    what, line, msg);
         g_clear_pointer(&doc, xmlFreeDoc);
         xmlFreeParserCtxt(ctxt);
         return NULL;
     }
     xmlFreeParserCtxt(ctxt);
+    g_free(guard.first_error);
     if (doc->intSubset != NULL || doc->extSubset != NULL) {
         g_set_error(error, SK_ERROR, SK_ERROR_INVALID_XML,
                     "%s has a DOCTYPE declaration, which slotkeeper does not accept", what);

@@ -243,7 +243,8 @@ main(int argc, char **argv)
         sk_service_new(&config, args.uri ? args.uri : sk_default_uri(&args), sk_host_sysfs_get());
     /* The system bus has callers of every uid: polkit decides. A session bus (or a private
      * bus, unless --polkit) serves its own user only. */
-    auth = sk_auth_new(args.polkit || (!args.session && !args.bus_address));
+    auth = sk_auth_new(args.polkit || (!args.session && !args.bus_address),
+                       config.auth_timeout_seconds);
     d.service = service;
     d.bus = bus;
     d.loop = loop;
@@ -270,5 +271,6 @@ main(int argc, char **argv)
     sk_dbus_server_free(server);
     g_signal_handlers_disconnect_by_data(service, &d);
     sk_service_stop(service);
+    sk_config_clear(&config);
     return d.exit_status;
 }

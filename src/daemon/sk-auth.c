@@ -10,18 +10,22 @@
 #define SK_POLKIT_IFACE "org.freedesktop.PolicyKit1.Authority"
 /* CheckAuthorizationFlags: AllowUserInteraction */
 #define SK_POLKIT_ALLOW_USER_INTERACTION 1u
-/* Without user interaction polkit answers at once; 25 s is GDBus's usual default. */
-#define SK_POLKIT_TIMEOUT_MS 25000
+/* Without user interaction polkit answers at once: a polkitd that does not answer within 5 s
+ * is hung, and the call is refused rather than kept waiting. */
+#define SK_POLKIT_TIMEOUT_MS 5000
 /* Unique bus names never come back, so the cache only needs a bound, not invalidation. */
 #define SK_UID_CACHE_MAX 1024
 
 struct _SkAuth {
     gboolean polkit;
-    GHashTable *uids; /* unique bus name -> uid, asked of the bus once per name */
+    int interactive_timeout_ms; /* how long a password dialog may take */
+    GHashTable *uids;           /* unique bus name -> uid, asked of the bus once per name */
 };
 
 typedef struct {
     GDBusMethodInvocation *invocation;
+    gboolean interactive;
+    int timeout_ms;
     char *verb;
     char *domain;
     SkAuthDone done;
@@ -98,6 +102,14 @@ sk_auth_on_polkit_reply(GObject *source, GAsyncResult *result, gpointer data)
     const char *dismissed = NULL;
 
     reply = g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), result, &error);
+    if (!reply && g_error_matches(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT)) {
+        message = g_strdup_printf(
+            "polkit did not answer within %d s (%s); refusing, nothing was changed",
+            (req->interactive ? req->timeout_ms : SK_POLKIT_TIMEOUT_MS) / 1000,
+            req->interactive ? "no authentication was completed in time" : "polkitd is hung");
+        sk_auth_refuse(req, SK_ERROR_NOT_AUTHORIZED, message);
+        return;
+    }
     if (!reply) {
         /* Fail closed: no authority, no change. */
         g_dbus_error_strip_remote_error(error);
@@ -141,6 +153,8 @@ sk_auth_check(SkAuth *auth, GDBusMethodInvocation *invocation, const char *verb,
     GVariantBuilder details;
 
     req->invocation = g_object_ref(invocation);
+    req->interactive = interactive;
+    req->timeout_ms = auth->interactive_timeout_ms;
     req->verb = g_strdup(verb);
     req->domain = g_strdup(domain);
     req->done = done;
@@ -170,7 +184,7 @@ sk_auth_check(SkAuth *auth, GDBusMethodInvocation *invocation, const char *verb,
                                          SK_AUTH_ACTION_MANAGE, &details,
                                          interactive ? SK_POLKIT_ALLOW_USER_INTERACTION : 0u, ""),
                            G_VARIANT_TYPE("((bba{ss}))"), G_DBUS_CALL_FLAGS_NONE,
-                           interactive ? G_MAXINT : SK_POLKIT_TIMEOUT_MS, NULL,
+                           interactive ? auth->interactive_timeout_ms : SK_POLKIT_TIMEOUT_MS, NULL,
                            sk_auth_on_polkit_reply, g_steal_pointer(&req));
 }
 
@@ -239,11 +253,12 @@ sk_auth_guard_skeleton(SkAuth *auth, GDBusInterfaceSkeleton *skeleton)
 }
 
 SkAuth *
-sk_auth_new(gboolean polkit)
+sk_auth_new(gboolean polkit, guint interactive_timeout_seconds)
 {
     SkAuth *auth = g_new0(SkAuth, 1);
 
     auth->polkit = polkit;
+    auth->interactive_timeout_ms = (int)MIN(interactive_timeout_seconds, 3600u) * 1000;
     auth->uids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     return auth;
 }

@@ -11,8 +11,10 @@ G_BEGIN_DECLS
 
 typedef struct _SkAuth SkAuth;
 
-/* @polkit: ask polkit for mutating calls; else serve only our own uid. */
-SkAuth *sk_auth_new(gboolean polkit);
+/* @polkit: ask polkit for mutating calls; else serve only our own uid. An interactive
+ * check (a password dialog) is refused after @interactive_timeout_seconds, one that may not
+ * ask the user after 5 s. */
+SkAuth *sk_auth_new(gboolean polkit, guint interactive_timeout_seconds);
 void sk_auth_free(SkAuth *auth);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SkAuth, sk_auth_free)
 

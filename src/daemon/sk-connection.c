@@ -88,11 +88,19 @@ sk_on_lifecycle(virConnectPtr c, virDomainPtr dom, int event, int detail, void *
 }
 
 static void
-sk_on_device(virConnectPtr c, virDomainPtr dom, const char *alias, void *opaque)
+sk_on_device_added(virConnectPtr c, virDomainPtr dom, const char *alias, void *opaque)
 {
     SkConnection *conn = opaque;
 
-    conn->events.device(conn->owner, dom, alias);
+    conn->events.device(conn->owner, dom, alias, FALSE);
+}
+
+static void
+sk_on_device_removed(virConnectPtr c, virDomainPtr dom, const char *alias, void *opaque)
+{
+    SkConnection *conn = opaque;
+
+    conn->events.device(conn->owner, dom, alias, TRUE);
 }
 
 static void
@@ -243,12 +251,12 @@ sk_attempt_run(SkAttempt *a)
     a->callback_ids[SK_CB_LIFECYCLE] =
         virConnectDomainEventRegisterAny(a->c, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
                                          VIR_DOMAIN_EVENT_CALLBACK(sk_on_lifecycle), a->conn, NULL);
-    a->callback_ids[SK_CB_DEVICE_ADDED] =
-        virConnectDomainEventRegisterAny(a->c, NULL, VIR_DOMAIN_EVENT_ID_DEVICE_ADDED,
-                                         VIR_DOMAIN_EVENT_CALLBACK(sk_on_device), a->conn, NULL);
-    a->callback_ids[SK_CB_DEVICE_REMOVED] =
-        virConnectDomainEventRegisterAny(a->c, NULL, VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED,
-                                         VIR_DOMAIN_EVENT_CALLBACK(sk_on_device), a->conn, NULL);
+    a->callback_ids[SK_CB_DEVICE_ADDED] = virConnectDomainEventRegisterAny(
+        a->c, NULL, VIR_DOMAIN_EVENT_ID_DEVICE_ADDED, VIR_DOMAIN_EVENT_CALLBACK(sk_on_device_added),
+        a->conn, NULL);
+    a->callback_ids[SK_CB_DEVICE_REMOVED] = virConnectDomainEventRegisterAny(
+        a->c, NULL, VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED,
+        VIR_DOMAIN_EVENT_CALLBACK(sk_on_device_removed), a->conn, NULL);
     a->callback_ids[SK_CB_METADATA] =
         virConnectDomainEventRegisterAny(a->c, NULL, VIR_DOMAIN_EVENT_ID_METADATA_CHANGE,
                                          VIR_DOMAIN_EVENT_CALLBACK(sk_on_metadata), a->conn, NULL);

@@ -18,8 +18,8 @@ typedef struct {
      * why; retried later). */
     void (*disconnected)(gpointer owner, const char *why);
     void (*lifecycle)(gpointer owner, virDomainPtr dom, int event, int detail);
-    /* A device was added to or removed from the running guest (@alias). */
-    void (*device)(gpointer owner, virDomainPtr dom, const char *alias);
+    /* A device was added to (@removed FALSE) or removed from the running guest (@alias). */
+    void (*device)(gpointer owner, virDomainPtr dom, const char *alias, gboolean removed);
     void (*metadata)(gpointer owner, virDomainPtr dom);
 } SkConnectionEvents;
 

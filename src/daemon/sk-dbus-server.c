@@ -265,7 +265,9 @@ sk_domain_apply(SkDbusDomain *iface, const SkDomainInfo *info)
     SK_SET_SCALAR(iface, persistent, info->persistent);
     SK_SET_SCALAR(iface, active, info->active);
     SK_SET_SCALAR(iface, managed, info->managed);
-    SK_SET_SCALAR(iface, spare_ports, info->policy.spare_ports);
+    SK_SET_SCALAR(iface, spare_ports, info->spare_ports);
+    SK_SET_SCALAR(iface, spare_ports_wanted, info->policy.spare_ports);
+    SK_SET_SCALAR(iface, id, info->id);
     SK_SET_STRING(iface, legacy_bridge, sk_legacy_bridge_to_string(info->policy.legacy_bridge));
     sk_domain_set_slots(iface, FALSE, info->free_pcie, info->free_pci);
     sk_domain_set_slots(iface, TRUE, info->free_pcie_next, info->free_pci_next);

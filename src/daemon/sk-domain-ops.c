@@ -85,6 +85,49 @@ sk_ops_add_controllers(SkSnapshot *snap, const SkPlan *plan, GError **error)
     return sk_snapshot_reread(snap, FALSE, TRUE, error);
 }
 
+/* Takes the plan's controllers out of the persistent definition again (after a failed attach
+ * that added them), last first. Returns what could not be removed, for the error message, or
+ * NULL when everything went. */
+static char *
+sk_ops_remove_controllers(SkSnapshot *snap, const SkPlan *plan)
+{
+    g_autoptr(GString) left = g_string_new(NULL);
+
+    for (guint i = plan->controllers->len; i-- > 0;) {
+        const SkNewController *ctrl = plan->controllers->pdata[i];
+        g_autofree char *xml = sk_edit_controller_xml(ctrl);
+
+        if (virDomainDetachDeviceFlags(snap->dom, xml, VIR_DOMAIN_AFFECT_CONFIG) < 0) {
+            virErrorPtr err = virGetLastError();
+
+            g_string_append_printf(left, "%s%s index %u (%s)", left->len ? ", " : "",
+                                   sk_pci_model_to_string(ctrl->model), ctrl->index,
+                                   err && err->message ? err->message : "no reason given");
+        }
+    }
+    sk_snapshot_reread(snap, FALSE, TRUE, NULL);
+    return left->len ? g_string_free(g_steal_pointer(&left), FALSE) : NULL;
+}
+
+/* After a failed attach: undo the controllers it added, and say in @error when some stay. */
+static void
+sk_ops_roll_back(SkSnapshot *snap, const SkPlan *plan, GError **error)
+{
+    g_autofree char *left = NULL;
+
+    if (plan->controllers->len == 0)
+        return;
+    left = sk_ops_remove_controllers(snap, plan);
+    if (left && error && *error) {
+        char *message = g_strdup_printf("%s; the persistent definition keeps %s, which "
+                                        "slotkeeper added for it and could not remove again",
+                                        (*error)->message, left);
+
+        g_free((*error)->message);
+        (*error)->message = message;
+    }
+}
+
 gboolean
 sk_ops_reconcile(SkSnapshot *snap, char **summary, GError **error)
 {
@@ -112,6 +155,18 @@ sk_ops_reconcile(SkSnapshot *snap, char **summary, GError **error)
     sk_fault_point("reconcile-defined", sk_snapshot_name(snap));
     *summary = sk_ops_describe_controllers(plan->controllers);
     return TRUE;
+}
+
+/* The snapshot has no topology to work on: why (not a PCI machine, or unreadable). */
+static gboolean
+sk_ops_no_topology(const SkSnapshot *snap, GError **error)
+{
+    if (snap->unsupported)
+        g_propagate_error(error, g_error_copy(snap->unsupported));
+    else
+        g_set_error(error, SK_ERROR, SK_ERROR_NOT_SUPPORTED,
+                    "domain '%s' has no PCI topology slotkeeper can read", snap->info->name);
+    return FALSE;
 }
 
 /* Everything an attach, a detach or a plan works from. */
@@ -145,8 +200,8 @@ sk_ops_resolve(SkSnapshot *snap, const SkOpOptions *opts, SkAttachCtx *ctx, GErr
     }
     if (ctx->popts.live && !info->active) {
         g_set_error(error, SK_ERROR, SK_ERROR_FAILED,
-                    "domain '%s' is not running: a live change needs a running guest (use the "
-                    "config option for the persistent definition)",
+                    "domain '%s' is not running: a live change needs a running guest (use "
+                    "--config to change the persistent definition)",
                     info->name);
         return FALSE;
     }
@@ -158,7 +213,32 @@ sk_ops_resolve(SkSnapshot *snap, const SkOpOptions *opts, SkAttachCtx *ctx, GErr
     }
     if (opts->has_hotplug_require)
         ctx->popts.hotplug_require = opts->hotplug_require;
+    ctx->popts.transient = !info->persistent;
     return TRUE;
+}
+
+/* Controllers are not attached through slotkeeper: PCI controllers cannot be hot-plugged and
+ * slotkeeper adds the ones a domain needs itself; other controllers come with the devices
+ * that need them. */
+static gboolean
+sk_ops_refuse_controller(const SkSnapshot *snap, const SkDevice *dev, GError **error)
+{
+    if (!g_str_equal(dev->element, "controller"))
+        return TRUE;
+    if (dev->pci_model != SK_PCI_MODEL_NONE)
+        g_set_error(error, SK_ERROR, SK_ERROR_INVALID_DEVICE,
+                    "%s is a PCI controller: those cannot be hot-plugged, and slotkeeper adds "
+                    "the ones '%s' needs by itself; to keep more spare hotplug slots use "
+                    "'slotkeeper policy %s --spare-ports N' (or plan them offline with "
+                    "'slotkeeper reserve')",
+                    dev->description, snap->info->name, snap->info->name);
+    else
+        g_set_error(error, SK_ERROR, SK_ERROR_INVALID_DEVICE,
+                    "%s is a controller: slotkeeper attaches devices and plans the controllers "
+                    "they need with them; attach the device that needs it, or the controller "
+                    "itself with 'virsh attach-device'",
+                    dev->description);
+    return FALSE;
 }
 
 static gboolean
@@ -166,17 +246,13 @@ sk_ops_prepare(SkSnapshot *snap, const SkRequest *req, SkAttachCtx *ctx, GError 
 {
     if (!sk_ops_resolve(snap, &req->opts, ctx, error))
         return FALSE;
-    if (!snap->main) {
-        if (snap->unsupported)
-            g_propagate_error(error, g_error_copy(snap->unsupported));
-        else
-            g_set_error(error, SK_ERROR, SK_ERROR_NOT_SUPPORTED,
-                        "domain '%s' has no PCI topology slotkeeper can read", snap->info->name);
-        return FALSE;
-    }
+    if (!snap->main)
+        return sk_ops_no_topology(snap, error);
     sk_domain_info_resolve_policy(snap->config, snap->md, &ctx->popts.policy, &ctx->managed);
     ctx->dev = sk_device_new_from_xml(req->xml, strlen(req->xml), &snap->machine, error);
-    return ctx->dev != NULL;
+    if (!ctx->dev)
+        return FALSE;
+    return req->kind == SK_REQUEST_DETACH || sk_ops_refuse_controller(snap, ctx->dev, error);
 }
 
 static SkPlan *
@@ -216,6 +292,22 @@ sk_ops_store_metadata(SkSnapshot *snap, const SkMetadata *md, gboolean live, gbo
     return TRUE;
 }
 
+/* Whether libvirt takes @dev at the place @plan gives it in the persistent definition: an
+ * attach there and a detach of the same device, which leave the definition as it was. */
+static gboolean
+sk_ops_check_with_libvirt(SkSnapshot *snap, const SkDevice *dev, const SkPlan *plan, GError **error)
+{
+    g_autofree char *xml = sk_device_to_xml(dev, plan->has_address ? &plan->address : NULL);
+
+    if (virDomainAttachDeviceFlags(snap->dom, xml, VIR_DOMAIN_AFFECT_CONFIG) < 0)
+        return sk_virt_set_error(error, "libvirt refuses the device");
+    if (virDomainDetachDeviceFlags(snap->dom, xml, VIR_DOMAIN_AFFECT_CONFIG) < 0)
+        g_warning("domain %s: cannot take the checked device out of the persistent definition "
+                  "again: %s",
+                  sk_snapshot_name(snap), virGetLastError() ? virGetLastError()->message : "?");
+    return TRUE;
+}
+
 /* A refused live attach: prepare the persistent definition so that the next cold boot has a
  * slot, and say so in the NoFreeSlot error. */
 static gboolean
@@ -226,6 +318,15 @@ sk_ops_refused_live(SkSnapshot *snap, SkAttachCtx *ctx, const SkPlan *plan, GErr
     g_autofree char *added = NULL;
     SkPlanOptions popts = ctx->popts;
 
+    /* A device that needs no hotplug gets a place on pcie-root at the next boot without any
+     * new controller: say how, add nothing. */
+    if (!ctx->popts.hotplug_require) {
+        g_set_error(error, SK_ERROR, SK_ERROR_NO_FREE_SLOT,
+                    "%s; with --hotplug-require no it needs no new controller: attach it with "
+                    "--config only, and it is placed on pcie-root at the next cold boot",
+                    plan->refusal);
+        return FALSE;
+    }
     if (!snap->info->persistent || !ctx->managed || !snap->persistent)
         return sk_plan_check(plan, error);
     popts.live = FALSE;
@@ -243,6 +344,12 @@ sk_ops_refused_live(SkSnapshot *snap, SkAttachCtx *ctx, const SkPlan *plan, GErr
     }
     if (!sk_ops_add_controllers(snap, next, error))
         return FALSE;
+    /* Keep them only for a device libvirt accepts in that slot: attach it to the persistent
+     * definition there and take it out again; a refusal rolls the controllers back. */
+    if (!sk_ops_check_with_libvirt(snap, ctx->dev, next, error)) {
+        sk_ops_roll_back(snap, next, error);
+        return FALSE;
+    }
     added = sk_ops_describe_controllers(next->controllers);
     g_set_error(error, SK_ERROR, SK_ERROR_NO_FREE_SLOT,
                 "%s; slotkeeper added %s to the persistent definition: the new slot becomes "
@@ -306,10 +413,12 @@ sk_ops_attach(SkSnapshot *snap, const SkRequest *req, SkResult *result, GError *
     }
     if (virDomainAttachDeviceFlags(snap->dom, dev_xml, flags) < 0) {
         sk_virt_set_error(error, NULL);
-        if (stored) {
-            sk_metadata_set_hotplug_require(md, key, TRUE);
-            sk_ops_store_metadata(snap, md, FALSE, TRUE, NULL);
-        }
+        /* A failed attach changes nothing: the record and the controllers go again. */
+        if (stored && virDomainSetMetadata(snap->dom, VIR_DOMAIN_METADATA_ELEMENT, snap->md_xml,
+                                           snap->md_xml ? SK_METADATA_PREFIX : NULL, SK_METADATA_NS,
+                                           VIR_DOMAIN_AFFECT_CONFIG) < 0)
+            g_warning("domain %s: cannot take the hotplug-require=no record back", name);
+        sk_ops_roll_back(snap, plan, error);
         return FALSE;
     }
     sk_fault_point("attach-attached", name);
@@ -330,13 +439,40 @@ sk_ops_attach(SkSnapshot *snap, const SkRequest *req, SkResult *result, GError *
     return sk_snapshot_reread(snap, ctx.popts.live, ctx.popts.config, error);
 }
 
+/* After libvirt returned from a live detach: wait until the device left the running guest.
+ * FALSE with DetachPending when the guest has not let go by the deadline. */
+static gboolean
+sk_ops_wait_released(SkSnapshot *snap, const SkDevice *dev, const SkRemovalWaiter *waiter,
+                     gint64 seen, gboolean config, GError **error)
+{
+    gint64 end = g_get_monotonic_time() + (gint64)waiter->timeout_ms * 1000;
+
+    while (snap->live && sk_metadata_device_present(snap->live, dev)) {
+        if (!waiter->wait(waiter->data, seen, end)) {
+            g_set_error(error, SK_ERROR, SK_ERROR_DETACH_PENDING,
+                        "%s is still attached to the running guest '%s': libvirt asked the "
+                        "guest to release it, and it has not done so (yet)%s; its slot stays "
+                        "taken until the guest lets go (a guest without PCI hotplug support, or "
+                        "still booting, may never: shut it down to remove the device)",
+                        dev->description, sk_snapshot_name(snap),
+                        config ? "; the persistent definition no longer has it" : "");
+            return FALSE;
+        }
+        seen = waiter->removals(waiter->data);
+        if (!sk_snapshot_reread(snap, TRUE, FALSE, error))
+            return FALSE;
+    }
+    return TRUE;
+}
+
 gboolean
-sk_ops_detach(SkSnapshot *snap, const SkRequest *req, GError **error)
+sk_ops_detach(SkSnapshot *snap, const SkRequest *req, const SkRemovalWaiter *waiter, GError **error)
 {
     g_auto(SkAttachCtx) ctx = { 0 };
     g_autofree char *key = NULL;
     g_autoptr(GError) prep_error = NULL;
     unsigned int flags;
+    gint64 seen = waiter ? waiter->removals(waiter->data) : 0;
 
     /* libvirt finds the device to detach by itself: a device slotkeeper cannot classify (or a
      * machine it does not manage) only means there is no hotplug record to forget. */
@@ -362,7 +498,13 @@ sk_ops_detach(SkSnapshot *snap, const SkRequest *req, GError **error)
         if (!sk_ops_store_metadata(snap, md, FALSE, TRUE, &local))
             g_warning("domain %s: %s", sk_snapshot_name(snap), local->message);
     }
-    return sk_snapshot_reread(snap, ctx.popts.live, ctx.popts.config, error);
+    if (!sk_snapshot_reread(snap, ctx.popts.live, ctx.popts.config, error))
+        return FALSE;
+    /* libvirt 9.0 returns success when the guest has not released the device within its own
+     * 5 s: the device is then still there, and so is its slot. */
+    if (ctx.popts.live && ctx.dev && waiter)
+        return sk_ops_wait_released(snap, ctx.dev, waiter, seen, ctx.popts.config, error);
+    return TRUE;
 }
 
 gboolean
@@ -376,14 +518,8 @@ sk_ops_topology(SkSnapshot *snap, const SkRequest *req, SkResult *result, GError
                     "domain '%s' is transient: it has no persistent definition", snap->info->name);
         return FALSE;
     }
-    if (!*topo) {
-        if (snap->unsupported)
-            g_propagate_error(error, g_error_copy(snap->unsupported));
-        else
-            g_set_error(error, SK_ERROR, SK_ERROR_NOT_SUPPORTED,
-                        "domain '%s' has no PCI topology slotkeeper can read", snap->info->name);
-        return FALSE;
-    }
+    if (!*topo)
+        return sk_ops_no_topology(snap, error);
     /* The job is done with it: the facts derived from it are in snap->info already. */
     result->topology = g_steal_pointer(topo);
     if (snap->main == result->topology)
@@ -395,6 +531,20 @@ gboolean
 sk_ops_set_policy(SkSnapshot *snap, const SkMetadata *changes, GError **error)
 {
     g_autoptr(SkMetadata) md = snap->md ? sk_metadata_copy(snap->md) : sk_metadata_new();
+    guint cap = sk_policy_root_port_cap(&snap->info->policy, snap->info->arch);
+
+    /* More spares than the domain may have root ports in all can never be kept: refused,
+     * rather than shown and silently not met. */
+    if (changes->has_spare_ports && snap->main && snap->machine.has_pcie_root &&
+        changes->spare_ports > cap) {
+        g_set_error(error, SK_ERROR, SK_ERROR_INVALID_ARGUMENT,
+                    "spare-ports %u is more than the %u root ports a%s %s guest may have in all "
+                    "(root-port-cap): at most %u",
+                    changes->spare_ports, cap,
+                    snap->info->arch && strchr("aeiox", snap->info->arch[0]) ? "n" : "",
+                    snap->info->arch ? snap->info->arch : "", cap);
+        return FALSE;
+    }
 
     if (changes->has_spare_ports) {
         md->has_spare_ports = TRUE;

@@ -21,7 +21,20 @@ gboolean sk_ops_plan(SkSnapshot *snap, const SkRequest *req, SkResult *result, G
  * plan on a running guest still adds its controllers to the persistent definition, and the
  * NoFreeSlot error says so. */
 gboolean sk_ops_attach(SkSnapshot *snap, const SkRequest *req, SkResult *result, GError **error);
-gboolean sk_ops_detach(SkSnapshot *snap, const SkRequest *req, GError **error);
+/* How a live detach waits for the guest to release the device: @removals counts the domain's
+ * device-removed events so far; @wait blocks until that count differs from @seen or until
+ * @end_time (g_get_monotonic_time()), returning FALSE at the deadline. */
+typedef struct {
+    gint64 (*removals)(gpointer data);
+    gboolean (*wait)(gpointer data, gint64 seen, gint64 end_time);
+    gpointer data;
+    guint timeout_ms; /* after libvirt returns */
+} SkRemovalWaiter;
+
+/* Detaches as libvirt does; a live detach also waits (@waiter) until the device has left the
+ * running definition, else fails with DetachPending saying what is done and what is not. */
+gboolean sk_ops_detach(SkSnapshot *snap, const SkRequest *req, const SkRemovalWaiter *waiter,
+                       GError **error);
 
 /* The running (or, with inactive or for a shut-off domain, the persistent) topology, taken out
  * of the snapshot into @result. */

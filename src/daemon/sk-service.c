@@ -11,6 +11,7 @@
 #include "sk-error.h"
 #include "sk-snapshot.h"
 #include "sk-virt.h"
+#include "sk-watch.h"
 
 /* libvirt emits device-added for an attach --live --config once the live half is done, before
  * it saves the persistent half; the reconcile it triggers may still read the old definition.
@@ -39,8 +40,10 @@ struct _SkService {
     guint rescan_id;
     gboolean stopping;
     gboolean stopped;
-    GMutex lock;          /* guards handovers: workers add, the main thread removes */
+    GMutex lock;          /* guards handovers and the entries' removals */
     GPtrArray *handovers; /* GSource*: results on their way to the main thread */
+    GCond removed;        /* a domain's device-removed event came (entry->removals) */
+    SkWatch *watch;       /* libvirt's definition files */
     gboolean ready;
     gboolean started;
     guint unread; /* domains of the first listing whose facts are not read yet */
@@ -57,6 +60,7 @@ struct _SkEntry {
     gboolean removed;
     gboolean reconcile_queued; /* an event-driven reconcile is waiting: coalesce */
     guint late_id;             /* the second look after a device event */
+    gint64 removals;           /* device-removed events seen (under service->lock) */
     gboolean counts_for_ready; /* listed at the first connection */
 };
 
@@ -443,18 +447,50 @@ sk_job_attach(SkJob *job, SkSnapshot *snap)
         sk_job_event(job, snap, "attached", message, result->address, result->device_xml);
         job->result = g_steal_pointer(&result);
     }
+    if (!job->result)
+        return; /* a failed attach changed nothing there is to top up */
     /* The caller has its answer now; the spare it took is replaced before the domain's next
      * job starts. */
     sk_job_hand_over(job, snap, FALSE);
     sk_job_reconcile(job, snap, NULL);
 }
 
+static gint64
+sk_service_removals(gpointer data)
+{
+    SkEntry *entry = data;
+    gint64 n;
+
+    g_mutex_lock(&entry->service->lock);
+    n = entry->removals;
+    g_mutex_unlock(&entry->service->lock);
+    return n;
+}
+
+/* Worker side: until the domain's next device-removed event after @seen, or @end_time. */
+static gboolean
+sk_service_wait_removal(gpointer data, gint64 seen, gint64 end_time)
+{
+    SkEntry *entry = data;
+    SkService *service = entry->service;
+    gboolean came = TRUE;
+
+    g_mutex_lock(&service->lock);
+    while (entry->removals == seen && !service->stopping && came)
+        came = g_cond_wait_until(&service->removed, &service->lock, end_time);
+    came = entry->removals != seen;
+    g_mutex_unlock(&service->lock);
+    return came;
+}
+
 static void
 sk_job_detach(SkJob *job, SkSnapshot *snap)
 {
     g_autofree char *message = NULL;
+    SkRemovalWaiter waiter = { sk_service_removals, sk_service_wait_removal, job->entry,
+                               job->entry->service->config.detach_timeout_seconds * 1000 };
 
-    if (sk_ops_detach(snap, job->request, &job->error)) {
+    if (sk_ops_detach(snap, job->request, &waiter, &job->error)) {
         message = g_strdup_printf("detached a device from '%s'", sk_snapshot_name(snap));
         sk_job_event(job, snap, "detached", message, NULL, job->request->xml);
         job->result = sk_result_new(SK_REQUEST_DETACH);
@@ -633,14 +669,21 @@ sk_entry_late_unref(gpointer data)
 }
 
 static void
-sk_service_on_device(gpointer owner, virDomainPtr dom, const char *alias)
+sk_service_on_device(gpointer owner, virDomainPtr dom, const char *alias, gboolean removed)
 {
     SkService *service = owner;
     SkEntry *entry = sk_service_entry_for(service, dom);
 
-    g_debug("domain %s: device event for %s", virDomainGetName(dom), alias);
+    g_debug("domain %s: device %s %s", virDomainGetName(dom), alias, removed ? "removed" : "added");
     if (!entry)
         return;
+    if (removed) {
+        /* A live detach may be waiting for exactly this. */
+        g_mutex_lock(&service->lock);
+        entry->removals++;
+        g_cond_broadcast(&service->removed);
+        g_mutex_unlock(&service->lock);
+    }
     sk_service_queue_reconcile(entry);
     if (entry->late_id == 0) {
         g_atomic_int_inc(&entry->ref);
@@ -659,6 +702,43 @@ sk_service_on_metadata(gpointer owner, virDomainPtr dom)
     g_debug("domain %s: metadata changed", virDomainGetName(dom));
     if (entry)
         sk_service_queue_reconcile(entry);
+}
+
+/* A definition file changed (attach-device --config, virsh edit, ...): read that domain. */
+static void
+sk_service_on_file(const char *name, gpointer data)
+{
+    SkService *service = data;
+    GHashTableIter iter;
+    gpointer value;
+
+    if (!sk_service_get_connected(service))
+        return;
+    g_hash_table_iter_init(&iter, service->domains);
+    while (g_hash_table_iter_next(&iter, NULL, &value)) {
+        SkEntry *entry = value;
+
+        if (g_str_equal(entry->name, name))
+            sk_service_queue_reconcile(entry);
+    }
+}
+
+static void
+sk_service_start_watch(SkService *service)
+{
+    g_autofree char *dir = service->config.watch_dir ? g_strdup(service->config.watch_dir)
+                                                     : sk_watch_default_dir(service->uri);
+    g_autoptr(GError) error = NULL;
+
+    if (service->watch || !dir || !*dir)
+        return;
+    service->watch = sk_watch_new(dir, sk_service_on_file, service, &error);
+    if (!service->watch)
+        g_warning("cannot watch %s for changes of the persistent definitions (%s); changes "
+                  "libvirt sends no event for are seen at the next rescan",
+                  dir, error->message);
+    else
+        g_info("watching %s for changes of the persistent definitions", dir);
 }
 
 /* libvirt sends no event for attach/detach-device --config: read every domain again now and
@@ -722,6 +802,7 @@ sk_service_on_connected(gpointer owner, virDomainPtr *doms, int n_doms)
     if (service->config.rescan_seconds > 0 && service->rescan_id == 0)
         service->rescan_id =
             g_timeout_add_seconds(service->config.rescan_seconds, sk_service_rescan, service);
+    sk_service_start_watch(service);
     g_object_notify_by_pspec(G_OBJECT(service), sk_service_props[PROP_CONNECTED]);
 }
 
@@ -751,6 +832,7 @@ sk_service_new(const SkConfig *config, const char *uri, const SkHostPci *host)
     g_autoptr(GError) error = NULL;
 
     service->config = *config;
+    service->config.watch_dir = g_strdup(config->watch_dir);
     service->uri = g_strdup(uri);
     if (service->config.workers == 0)
         service->config.workers = 1;
@@ -824,14 +906,25 @@ sk_service_list_domains(SkService *service)
     return list;
 }
 
+/* As virsh resolves a domain: a running domain's id, a UUID, a name. */
 static SkEntry *
 sk_service_find(SkService *service, const char *name_or_uuid)
 {
     g_autofree char *lower = g_ascii_strdown(name_or_uuid, -1);
-    SkEntry *entry = g_hash_table_lookup(service->domains, lower);
+    SkEntry *entry = NULL;
     GHashTableIter iter;
     gpointer value;
+    guint64 id = 0;
 
+    if (g_ascii_string_to_unsigned(name_or_uuid, 10, 0, G_MAXINT, &id, NULL)) {
+        g_hash_table_iter_init(&iter, service->domains);
+        while (g_hash_table_iter_next(&iter, NULL, &value)) {
+            entry = value;
+            if (entry->info && entry->info->id == (int)id)
+                return entry;
+        }
+    }
+    entry = g_hash_table_lookup(service->domains, lower);
     if (entry && entry->info)
         return entry;
     g_hash_table_iter_init(&iter, service->domains);
@@ -939,8 +1032,13 @@ sk_service_stop(SkService *service)
         return;
     service->stopped = TRUE;
     g_clear_handle_id(&service->rescan_id, g_source_remove);
-    /* Finish the jobs under way; what they hand over is dropped below. */
+    g_clear_pointer(&service->watch, sk_watch_free);
+    /* Finish the jobs under way (a detach waiting for its guest gives up); what they hand over
+     * is dropped below. */
+    g_mutex_lock(&service->lock);
     service->stopping = TRUE;
+    g_cond_broadcast(&service->removed);
+    g_mutex_unlock(&service->lock);
     g_thread_pool_free(service->pool, FALSE, TRUE);
     service->pool = NULL;
     g_mutex_lock(&service->lock);
@@ -981,6 +1079,8 @@ sk_service_finalize(GObject *object)
     g_hash_table_destroy(service->domains);
     g_ptr_array_unref(service->handovers);
     g_free(service->uri);
+    sk_config_clear(&service->config);
+    g_cond_clear(&service->removed);
     g_mutex_clear(&service->lock);
     g_main_context_unref(service->context);
     G_OBJECT_CLASS(sk_service_parent_class)->finalize(object);
@@ -1008,6 +1108,7 @@ sk_service_init(SkService *service)
     service->context = g_main_context_ref_thread_default();
     service->handovers = g_ptr_array_new();
     g_mutex_init(&service->lock);
+    g_cond_init(&service->removed);
 }
 
 static void

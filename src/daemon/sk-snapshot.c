@@ -12,6 +12,7 @@
 typedef struct {
     SkTopology *topo;
     SkMetadata *md;
+    char *md_xml;
     char *arch;
     char *machine;
 } SkDefinition;
@@ -21,6 +22,7 @@ sk_definition_clear(SkDefinition *def)
 {
     g_clear_pointer(&def->topo, sk_topology_free);
     g_clear_pointer(&def->md, sk_metadata_free);
+    g_clear_pointer(&def->md_xml, g_free);
     g_clear_pointer(&def->arch, g_free);
     g_clear_pointer(&def->machine, g_free);
 }
@@ -44,6 +46,8 @@ sk_snapshot_load(SkSnapshot *snap, gboolean inactive, SkDefinition *def, GError 
     type = sk_xml_child(sk_xml_child(xmlDocGetRootElement(doc), "os"), "type");
     def->arch = sk_xml_get_prop(type, "arch");
     def->machine = sk_xml_get_prop(type, "machine");
+    if (sk_metadata_find_element(doc))
+        def->md_xml = sk_xml_node_to_string(sk_metadata_find_element(doc));
     def->md = sk_metadata_from_domain(doc, &local);
     if (!def->md) {
         g_warning("domain %s: ignoring its slotkeeper metadata: %s", sk_snapshot_name(snap),
@@ -78,6 +82,8 @@ sk_snapshot_update(SkSnapshot *snap, SkDefinition *main_def)
         info->machine = g_steal_pointer(&main_def->machine);
         g_clear_pointer(&snap->md, sk_metadata_free);
         snap->md = g_steal_pointer(&main_def->md);
+        g_free(snap->md_xml);
+        snap->md_xml = g_steal_pointer(&main_def->md_xml);
     }
     memset(&snap->machine, 0, sizeof(snap->machine));
     if (snap->main)
@@ -101,6 +107,7 @@ sk_snapshot_read_state(SkSnapshot *snap, GError **error)
     g_free(snap->info->state);
     snap->info->state = g_strdup(sk_virt_state_to_string(state));
     snap->info->active = state != VIR_DOMAIN_SHUTOFF && state != VIR_DOMAIN_NOSTATE;
+    snap->info->id = snap->info->active ? (int)virDomainGetID(snap->dom) : -1;
     snap->info->persistent = persistent == 1;
     return TRUE;
 }
@@ -166,6 +173,7 @@ sk_snapshot_free(SkSnapshot *snap)
     g_clear_pointer(&snap->live, sk_topology_free);
     g_clear_pointer(&snap->persistent, sk_topology_free);
     g_clear_pointer(&snap->md, sk_metadata_free);
+    g_free(snap->md_xml);
     g_clear_pointer(&snap->info, sk_domain_info_free);
     g_clear_error(&snap->unsupported);
     if (snap->dom)

@@ -21,6 +21,7 @@ typedef struct {
     SkTopology *live;       /* the running definition; NULL when inactive or no PCI machine */
     SkTopology *persistent; /* the persistent definition; NULL when transient or no PCI */
     SkMetadata *md;         /* slotkeeper's metadata of the persistent (else running) one */
+    char *md_xml;           /* that element as in the definition; NULL without one */
     SkMachineInfo machine;  /* of the persistent (else running) definition, with the host */
     const SkTopology *main; /* persistent, else live: where policy and machine come from */
     GError *unsupported;    /* why there are no topologies (not a PCI machine), or NULL */
