@@ -5,7 +5,11 @@ and libvirt's API (virDomainAttachDeviceFlags) with an explicit free address, me
 interleaved in the same run. Each cycle attaches and detaches with the same method and waits
 until the guest has let the device go.
 
-    /usr/bin/python3 bench/attach-latency.py [--cycles 50]"""
+    /usr/bin/python3 bench/attach-latency.py [--cycles 50] [--log FILE]
+
+With --log the service runs with --verbose and its log has one line per job saying where the
+time went (waiting, lookup, reading the definitions, the libvirt call, reading again).
+SK_BUILD=DIR picks the build directory (default build/)."""
 
 import argparse
 import os
@@ -38,6 +42,8 @@ def nic(mac, address=None):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cycles", type=int, default=50)
+    ap.add_argument("--log", default=None,
+                    help="keep the service's --verbose log here (each job's timeline)")
     args = ap.parse_args()
 
     import libvirt
@@ -49,7 +55,7 @@ def main():
     files = skguest.guest_files()
     tmp = tempfile.mkdtemp(prefix="skbench-lat-")
     bus = skbench.Bus()
-    daemon = skbench.Daemon(bus, "qemu:///system")
+    daemon = skbench.Daemon(bus, "qemu:///system", log=args.log, verbose=args.log is not None)
     g = None
     try:
         daemon.wait_name()

@@ -1,15 +1,18 @@
 #!/usr/bin/python3
-"""Reaction time: a plain `virsh attach-device` (no address: libvirt takes one of the spare root
-ports) until slotkeeperd has put a replacement spare into the persistent XML.
+"""Reaction time: somebody else takes a spare hotplug port with plain virsh, and slotkeeperd puts
+a replacement into the persistent XML. Four kinds of change, each timed from the moment the virsh
+command returned until the persistent XML has the policy's spares again:
 
-  live+config, running guest: libvirt emits a device-added event, the service reconciles.
-  config only, shut-off guest: libvirt 9.0 emits no device event; the service notices at its
-  next periodic rescan ([service] rescan-seconds, default 30) unless another event comes.
+  live     `virsh attach-device --live --config` on a running guest (libvirt emits an event)
+  attach   `virsh attach-device --config` on a shut-off guest (libvirt 9.0 emits none)
+  detach   `virsh detach-device --config` of an empty spare root port (none either)
+  define   `virsh define` of the persistent XML with one more NIC (a lifecycle event)
 
-The baseline is the `virsh attach-device` call itself, measured in the same run. The script also
-records what `virsh event --all --loop` sees during a config-only attach.
+The config-only kinds are seen through the watch on libvirt's definition directory; the periodic
+rescan is switched off (rescan-seconds=0) so that it cannot help. The baseline is the virsh call
+itself, measured in the same run.
 
-    /usr/bin/python3 bench/reaction.py [--samples 8] [--config-samples 3] [--rescan-seconds N]"""
+    /usr/bin/python3 bench/reaction.py [--samples 20] [--kinds live,attach,detach,define]"""
 
 import argparse
 import os
@@ -26,7 +29,8 @@ import guest as skguest  # noqa: E402
 from skdaemon import free_ports, inactive_xml, q35_xml  # noqa: E402
 
 SPARES = 4
-PER_GUEST = 3
+LIVE_PER_GUEST = 3  # a running guest keeps the ports it booted with
+KINDS = ["live", "attach", "detach", "define"]
 
 
 def virsh(*args):
@@ -47,21 +51,48 @@ def wait_spares(dom, count, timeout):
     return None
 
 
-def define(conn, name):
-    """A q35 guest with nothing to boot (SeaBIOS forever: a live attach needs no guest OS),
-    opted in through its metadata."""
-    return conn.defineXML(q35_xml(name))
+def nic(seq):
+    return (f"<interface type='user'><mac address='52:54:00:ee:{seq // 256:02x}:{seq % 256:02x}'/>"
+            "<model type='virtio'/></interface>")
+
+
+def spare_port_xml(dom):
+    """An empty spare root port of @dom's persistent definition, as a detach wants it."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(inactive_xml(dom))
+    index = free_ports(inactive_xml(dom))[-1]
+    for ctrl in root.findall("devices/controller[@type='pci']"):
+        if int(ctrl.get("index")) == index:
+            return ET.tostring(ctrl, encoding="unicode")
+    raise RuntimeError(f"no controller for free bus {index}")
+
+
+def change(kind, dom, seq, tmp):
+    """Makes one change of @kind; returns when virsh was called and when it returned."""
+    path = os.path.join(tmp, f"{seq}.xml")
+    if kind in ("live", "attach"):
+        with open(path, "w") as f:
+            f.write(nic(seq))
+        flags = ("--live", "--config") if kind == "live" else ("--config",)
+        return virsh("attach-device", dom.name(), path, *flags)
+    if kind == "detach":
+        with open(path, "w") as f:
+            f.write(spare_port_xml(dom))
+        return virsh("detach-device", dom.name(), path, "--config")
+    with open(path, "w") as f:
+        f.write(inactive_xml(dom).replace("</devices>", nic(seq) + "</devices>", 1))
+    return virsh("define", path)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--samples", type=int, default=9, help="live+config attaches")
+    ap.add_argument("--samples", type=int, default=20, help="changes of each kind")
+    ap.add_argument("--kinds", default=",".join(KINDS))
     ap.add_argument("--log", default="/tmp/skbench-reaction-slotkeeperd.log",
                     help="the service's log (--verbose)")
-    ap.add_argument("--config-samples", type=int, default=3)
-    ap.add_argument("--rescan-seconds", type=int, default=None,
-                    help="the service's [service] rescan-seconds (default: its own, 30)")
     args = ap.parse_args()
+    kinds = args.kinds.split(",")
     import libvirt
 
     libvirt.registerErrorHandler(lambda *a: None, None)
@@ -69,17 +100,15 @@ def main():
     skguest.remove_stale(conn)
     tmp = tempfile.mkdtemp(prefix="skbench-react-")
     bus = skbench.Bus()
-    extra = ("" if args.rescan_seconds is None
-             else f"[service]\nrescan-seconds={args.rescan_seconds}\n")
-    daemon = skbench.Daemon(bus, "qemu:///system", extra_config=extra, verbose=True,
-                            log=args.log)
+    daemon = skbench.Daemon(bus, "qemu:///system", extra_config="[service]\nrescan-seconds=0\n",
+                            verbose=True, log=args.log)
     doms = []
     try:
         daemon.wait_name()
-        # A running guest has the ports it booted with: PER_GUEST live attaches each.
-        lives = [define(conn, skguest.PREFIX + f"react-live{i}")
-                 for i in range((args.samples + PER_GUEST - 1) // PER_GUEST)]
-        cold = define(conn, skguest.PREFIX + "react-config")
+        n_live = (args.samples + LIVE_PER_GUEST - 1) // LIVE_PER_GUEST if "live" in kinds else 0
+        lives = [conn.defineXML(q35_xml(skguest.PREFIX + f"react-live{i}"))
+                 for i in range(n_live)]
+        cold = conn.defineXML(q35_xml(skguest.PREFIX + "react-cold"))
         doms = lives + [cold]
         for dom in doms:
             if wait_spares(dom, SPARES, 60) is None:
@@ -88,75 +117,34 @@ def main():
         for dom in lives:
             dom.create()
         print(f"machine: {skbench.machine()}")
-        rows = {"live": [], "config": []}
-        calls = {"live": [], "config": []}
-        foreign = {"live": 0, "config": 0}
-        lost_devices = {"live": 0, "config": 0}
+        rows = {k: [] for k in kinds}
+        calls = {k: [] for k in kinds}
+        missed = {k: 0 for k in kinds}
         seq = 0
-        work = [("live", lives[i // PER_GUEST]) for i in range(args.samples)]
-        work += [("config", cold)] * args.config_samples
-        for kind, dom in work:
-            if True:
+        for kind in kinds:
+            for i in range(args.samples):
                 seq += 1
+                dom = lives[i // LIVE_PER_GUEST] if kind == "live" else cold
                 wait_spares(dom, SPARES, 60)
-                time.sleep(1)
-                path = os.path.join(tmp, f"{seq}.xml")
-                with open(path, "w") as f:
-                    f.write(f"<interface type='user'><mac address='52:54:00:ee:00:{seq:02x}'/>"
-                            "<model type='virtio'/></interface>")
-                events = None
-                if kind == "config" and seq == args.samples + 1:
-                    events = subprocess.Popen(
-                        ["virsh", "-c", "qemu:///system", "event", "--all", "--loop",
-                         "--timestamp"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                        text=True)
-                    time.sleep(1)
-                mark = f"to the persistent definition of '{dom.name()}'"
-                ours = daemon.log().count(mark)
-                flags = ("--live", "--config") if kind == "live" else ("--config",)
-                start, end = virsh("attach-device", dom.name(), path, *flags)
-                if len(free_ports(inactive_xml(dom))) >= SPARES:
-                    done = end  # already replaced when we first looked
-                else:
-                    done = wait_spares(dom, SPARES, 120)
-                if events:
-                    time.sleep(2)
-                    events.terminate()
-                    out = events.communicate()[0]
-                    mine = [line for line in out.splitlines() if dom.name() in line]
-                    print(f"virsh event --all --loop during `attach-device --config` of "
-                          f"{dom.name()}: {mine or 'no event for the domain'}")
+                time.sleep(0.5)  # settled: nothing of the last change still under way
+                start, end = change(kind, dom, seq, tmp)
+                done = wait_spares(dom, SPARES, 30)
                 if done is None:
-                    print(f"{kind}: no replacement spare within 120 s")
+                    missed[kind] += 1
+                    print(f"{kind}: no replacement spare within 30 s")
                     continue
-                time.sleep(0.2)
-                # The service's define must not have dropped the device virsh just attached.
-                mac = f"52:54:00:ee:00:{seq:02x}"
-                if mac not in inactive_xml(dom):
-                    lost_devices[kind] += 1
-                    print(f"{kind}: the attached device {mac} is gone from the persistent XML")
-                # Every slotkeeperd on the host that manages opted-in domains (other test runs)
-                # may have been first: count only the replacements this service made.
-                if daemon.log().count(mark) == ours:
-                    foreign[kind] += 1
-                    print(f"{kind}: replacement spare after {1000 * (done - end):.0f} ms, made "
-                          "by another slotkeeperd on this host: not counted")
-                    continue
-                rows[kind].append(done - end)
+                rows[kind].append(max(0.0, done - end))
                 calls[kind].append(end - start)
-                print(f"{kind}: virsh attach {1000 * (end - start):.0f} ms, replacement spare "
-                      f"{1000 * (done - end):.0f} ms after it returned")
-        print("summary (median, p95; ratio to the virsh attach-device call of the same run):")
-        for kind in ("live", "config"):
+        print("summary: replacement spare after the virsh call returned (median, p95, max); "
+              "ratio of the median to the virsh call itself")
+        for kind in kinds:
             if not rows[kind]:
                 continue
             med, p95 = skbench.stats(rows[kind])
             base = skbench.stats(calls[kind])[0]
-            print(f"  {kind:<6} replacement spare after {med * 1000:.0f} ms median, "
-                  f"{p95 * 1000:.0f} ms p95 over {len(rows[kind])} attaches; virsh attach "
-                  f"itself {base * 1000:.0f} ms; ratio {med / base:.1f}; {foreign[kind]} "
-                  "replaced by another slotkeeperd, not counted; the attached device lost from "
-                  f"the persistent XML {lost_devices[kind]} times")
+            print(f"  {kind:<7} {med * 1000:6.0f} ms {p95 * 1000:6.0f} ms "
+                  f"{max(rows[kind]) * 1000:6.0f} ms over {len(rows[kind])} changes "
+                  f"({missed[kind]} missed); virsh {base * 1000:.0f} ms; ratio {med / base:.2f}")
     finally:
         for dom in doms:
             for fn in (dom.destroy, dom.undefine):

@@ -5,7 +5,10 @@ Measures the time until READY=1 (sd_notify), until every domain is reconciled (i
 added: the service's log names each domain it changed) and the service's peak RSS; the
 baseline is `virsh list --all` opening the same node XML in the same run (time and peak RSS).
 
-    /usr/bin/python3 bench/startup.py [--domains 1000] [--runs 3]
+    /usr/bin/python3 bench/startup.py [--domains 1000] [--runs 3] [--system] [--idle-seconds 60]
+
+With --idle-seconds the idle service's CPU use (share of one core, from /proc) is measured
+after the reconciles, next to libvirtd's over the same interval.
 
 The test driver keeps everything in memory and gives each connection its own copy of the node
 XML: nothing outside the service sees its changes, so this touches no real domain."""
@@ -92,7 +95,28 @@ def baseline(uri):
     return elapsed, max(rss, before), len(proc.stdout.split())
 
 
-def run_once(uri, count, workers):
+def cpu_seconds(pid):
+    """utime + stime of @pid, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def libvirtd_pid():
+    out = subprocess.run(["pidof", "libvirtd"], capture_output=True, text=True).stdout.split()
+    return int(out[0]) if out else None
+
+
+def idle_cpu(daemon, seconds):
+    """The share of one core the idle service used over @seconds, and libvirtd's meanwhile."""
+    lvd = libvirtd_pid()
+    s0, l0, t0 = cpu_seconds(daemon.proc.pid), lvd and cpu_seconds(lvd), time.monotonic()
+    time.sleep(seconds)
+    s1, l1, t1 = cpu_seconds(daemon.proc.pid), lvd and cpu_seconds(lvd), time.monotonic()
+    return 100 * (s1 - s0) / (t1 - t0), (100 * (l1 - l0) / (t1 - t0) if lvd else None)
+
+
+def run_once(uri, count, workers, idle_seconds=0):
     bus = skbench.Bus()
     extra = f"[service]\nworkers={workers}\n" if workers else ""
     daemon = skbench.Daemon(bus, uri, extra_config=extra, notify=True)
@@ -118,6 +142,13 @@ def run_once(uri, count, workers):
         listing = subprocess.run([skbench.SLOTKEEPER, "--user", "list"], capture_output=True,
                                  text=True, env=env, timeout=60)
         managed = sum(1 for line in listing.stdout.splitlines() if line.startswith("skb-"))
+        if idle_seconds:
+            time.sleep(5)  # the last events of the reconciles
+            own, lvd = idle_cpu(daemon, idle_seconds)
+            print(f"idle for {idle_seconds} s with {count} managed domains: slotkeeperd used "
+                  f"{own:.2f}% of a core, libvirtd {lvd:.2f}% meanwhile" if lvd is not None else
+                  f"idle for {idle_seconds} s with {count} managed domains: slotkeeperd used "
+                  f"{own:.2f}% of a core")
         return ready, reconciled, rss, managed
     finally:
         daemon.stop()
@@ -131,6 +162,8 @@ def main():
     ap.add_argument("--workers", type=int, default=0,
                     help="[service] workers (default: the service's default, 4); with the test "
                     "driver every worker connection holds its own copy of all the domains")
+    ap.add_argument("--idle-seconds", type=int, default=0,
+                    help="after the reconciles, measure the idle service's CPU this long")
     ap.add_argument("--system", action="store_true",
                     help="define the domains in qemu:///system instead (real driver; they are "
                     "defined afresh for each run and undefined afterwards; needs root)")
@@ -180,7 +213,8 @@ def main_system(args):
                 base_t, base_rss, _ = baseline(uri)
                 print(f"baseline: virsh list --all: {base_t:.3f} s, peak RSS "
                       f"{base_rss / 1024:.1f} MiB")
-            ready, reconciled, rss, managed = run_once(uri, args.domains, args.workers)
+            ready, reconciled, rss, managed = run_once(uri, args.domains, args.workers,
+                                                       args.idle_seconds)
             rows.append((ready, reconciled, rss))
             print(f"run {run + 1}: READY after {ready:.3f} s, all {args.domains} reconciled "
                   f"after {reconciled:.3f} s, peak RSS {rss / 1024:.1f} MiB "

@@ -411,6 +411,7 @@ sk_ops_attach(SkSnapshot *snap, const SkRequest *req, SkResult *result, GError *
         }
         sk_fault_point("attach-recorded", name);
     }
+    sk_snapshot_mark(snap, "plan");
     if (virDomainAttachDeviceFlags(snap->dom, dev_xml, flags) < 0) {
         sk_virt_set_error(error, NULL);
         /* A failed attach changes nothing: the record and the controllers go again. */
@@ -422,6 +423,7 @@ sk_ops_attach(SkSnapshot *snap, const SkRequest *req, SkResult *result, GError *
         return FALSE;
     }
     sk_fault_point("attach-attached", name);
+    sk_snapshot_mark(snap, "libvirt attach");
 
     /* Forget an old require=no record now that the device requires hotplug. The device is
      * attached already, so a failure here is only worth a warning. */
@@ -436,7 +438,10 @@ sk_ops_attach(SkSnapshot *snap, const SkRequest *req, SkResult *result, GError *
     result->device_xml = g_steal_pointer(&dev_xml);
     /* libvirt changed what the flags say (and the persistent one for the controllers, which
      * sk_ops_add_controllers read again already). */
-    return sk_snapshot_reread(snap, ctx.popts.live, ctx.popts.config, error);
+    if (!sk_snapshot_reread(snap, ctx.popts.live, ctx.popts.config, error))
+        return FALSE;
+    sk_snapshot_mark(snap, "read again");
+    return TRUE;
 }
 
 /* After libvirt returned from a live detach: wait until the device left the running guest.

@@ -83,6 +83,7 @@ struct _SkJob {
     gboolean gone;
     GPtrArray *events; /* SkServiceEvent*, owned copies */
     gboolean done;     /* FALSE: a reply ahead of the job's end; it goes on */
+    gint64 queued;     /* when it was queued, for the timeline */
     gboolean handled;  /* the main thread took the hand-over */
 };
 
@@ -129,6 +130,7 @@ sk_job_new(SkEntry *entry, SkJobKind kind)
     job->entry = entry;
     job->kind = kind;
     job->done = TRUE;
+    job->queued = g_get_monotonic_time();
     job->events = g_ptr_array_new_with_free_func((GDestroyNotify)sk_event_free);
     return job;
 }
@@ -452,6 +454,7 @@ sk_job_attach(SkJob *job, SkSnapshot *snap)
     /* The caller has its answer now; the spare it took is replaced before the domain's next
      * job starts. */
     sk_job_hand_over(job, snap, FALSE);
+    sk_snapshot_mark(snap, "reply");
     sk_job_reconcile(job, snap, NULL);
 }
 
@@ -558,12 +561,16 @@ sk_service_worker(gpointer data, gpointer user_data)
     g_autoptr(GError) error = NULL;
     g_autoptr(virDomain) dom = NULL;
     g_autoptr(SkSnapshot) snap = NULL;
+    gint64 started = g_get_monotonic_time();
     virConnectPtr conn = sk_connection_worker(service->conn, &error);
+
+    gint64 looked_up;
 
     if (conn)
         dom = virDomainLookupByUUIDString(conn, job->entry->uuid);
     if (conn && !dom)
         sk_virt_set_error(&error, NULL);
+    looked_up = g_get_monotonic_time();
     if (dom)
         snap = sk_snapshot_read(dom, &service->config, service->host, &error);
     if (!snap) {
@@ -595,6 +602,13 @@ sk_service_worker(gpointer data, gpointer user_data)
     }
     if (g_error_matches(job->error, SK_ERROR, SK_ERROR_NO_SUCH_DOMAIN))
         job->gone = TRUE;
+    g_debug("domain %s: %s job: waited %.1f ms, lookup %.1f ms, %s; %.1f ms in all",
+            sk_snapshot_name(snap),
+            job->kind == SK_JOB_REQUEST   ? sk_request_kind_to_verb(job->request->kind)
+            : job->kind == SK_JOB_REFRESH ? "refresh"
+                                          : "reconcile",
+            (started - job->queued) / 1000.0, (looked_up - started) / 1000.0, snap->timeline->str,
+            (g_get_monotonic_time() - started) / 1000.0);
     sk_job_hand_over(job, snap, TRUE);
 }
 

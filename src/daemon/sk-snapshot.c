@@ -119,10 +119,6 @@ sk_snapshot_reread(SkSnapshot *snap, gboolean live, gboolean persistent, GError 
     g_auto(SkDefinition) persistent_def = { 0 };
     SkDefinition *main_def = NULL;
 
-    if (!sk_snapshot_read_state(snap, error))
-        return FALSE;
-    live = live || (snap->live != NULL) != snap->info->active;
-    persistent = persistent || (snap->persistent != NULL) != snap->info->persistent;
     if (live) {
         g_clear_pointer(&snap->live, sk_topology_free);
         if (snap->info->active && !sk_snapshot_load(snap, FALSE, &live_def, error))
@@ -146,12 +142,24 @@ sk_snapshot_reread(SkSnapshot *snap, gboolean live, gboolean persistent, GError 
     return TRUE;
 }
 
+void
+sk_snapshot_mark(SkSnapshot *snap, const char *what)
+{
+    gint64 now = g_get_monotonic_time();
+
+    g_string_append_printf(snap->timeline, "%s%s %.1f ms", snap->timeline->len ? ", " : "", what,
+                           (now - snap->last_mark) / 1000.0);
+    snap->last_mark = now;
+}
+
 SkSnapshot *
 sk_snapshot_read(virDomainPtr dom, const SkConfig *config, const SkHostPci *host, GError **error)
 {
     g_autoptr(SkSnapshot) snap = g_new0(SkSnapshot, 1);
     char uuid[VIR_UUID_STRING_BUFLEN];
 
+    snap->timeline = g_string_new(NULL);
+    snap->last_mark = g_get_monotonic_time();
     virDomainRef(dom);
     snap->dom = dom;
     snap->config = config;
@@ -160,8 +168,12 @@ sk_snapshot_read(virDomainPtr dom, const SkConfig *config, const SkHostPci *host
     snap->info->name = g_strdup(virDomainGetName(dom));
     if (virDomainGetUUIDString(dom, uuid) == 0)
         snap->info->uuid = g_strdup(uuid);
+    if (!sk_snapshot_read_state(snap, error))
+        return NULL;
+    sk_snapshot_mark(snap, "state");
     if (!sk_snapshot_reread(snap, TRUE, TRUE, error))
         return NULL;
+    sk_snapshot_mark(snap, "read");
     return g_steal_pointer(&snap);
 }
 
@@ -176,6 +188,8 @@ sk_snapshot_free(SkSnapshot *snap)
     g_free(snap->md_xml);
     g_clear_pointer(&snap->info, sk_domain_info_free);
     g_clear_error(&snap->unsupported);
+    if (snap->timeline)
+        g_string_free(snap->timeline, TRUE);
     if (snap->dom)
         virDomainFree(snap->dom);
     g_free(snap);
