@@ -11,11 +11,8 @@ import pytest
 
 import skdaemon
 from skdaemon import PREFIX, Topology, device_address, free_ports, inactive_xml, live_xml, nic
-
-# The guest helpers of the integration tests (the module skdaemon puts on sys.path).
-from test_guest_sees_device import (BOOT_TIMEOUT, HOTPLUG_TIMEOUT, REALTEK_VENDOR,  # noqa: F401
-                                    VIRTIO_VENDOR, SerialLog, devices_at, guest_files,
-                                    guest_xml, sysfs_path)
+from skguest import (BOOT_TIMEOUT, HOTPLUG_TIMEOUT, REALTEK_VENDOR, VIRTIO_VENDOR, SerialLog,
+                     devices_at, guest_xml, sysfs_path)
 
 
 @pytest.fixture

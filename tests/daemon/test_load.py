@@ -22,8 +22,7 @@ import pytest
 
 import skdaemon
 from skdaemon import PREFIX, Topology, device_address, free_ports, inactive_xml, live_xml, nic
-
-from test_guest_sees_device import BOOT_TIMEOUT, SerialLog, guest_files, guest_xml  # noqa: F401
+from skguest import BOOT_TIMEOUT, SerialLog, guest_xml
 
 GUESTS = 4
 CLIENTS = 8
