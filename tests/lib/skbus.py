@@ -2,7 +2,9 @@
 
 Each test module (and each benchmark) gets a dbus-daemon of its own, so the service under test
 never meets the host's buses and concurrent runs never meet each other. The configurations are
-built from one head (bus_config) and a policy.
+built here from one head and a few policies: a permissive session bus, a session bus anyone may
+connect to, and one that plays the system bus (Debian's system.conf default policy, to which a
+caller adds the policy files under test).
 """
 
 import os
@@ -56,6 +58,37 @@ def open_policy(any_user=False):
 
 # The default: a session bus for one test module, where the service may do anything.
 BUS_CONFIG = bus_config("session", "unix:dir={dir}", open_policy())
+
+# A session-like bus that anyone may connect to: the owner-uid check of a session service,
+# without polkit.
+OPEN_SESSION_CONFIG = bus_config("session", "unix:path={dir}/session_bus_socket",
+                                 open_policy(any_user=True))
+
+# The system bus's own default policy (Debian's /usr/share/dbus-1/system.conf): nobody owns
+# anything and method calls are denied unless a policy file grants them.
+SYSTEM_DEFAULT_POLICY = """<policy context="default">
+    <allow user="*"/>
+    <deny own="*"/>
+    <deny send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
+    <allow send_destination="org.freedesktop.DBus"
+           send_interface="org.freedesktop.DBus.Introspectable"/>
+  </policy>"""
+
+
+def system_bus_config(*parts):
+    """A bus that plays the system bus: its default policy, then @parts (the policies under
+    test, e.g. an <include> of the shipped org.slotkeeper.SlotKeeper1.conf)."""
+    return bus_config("system", "unix:path={dir}/system_bus_socket", SYSTEM_DEFAULT_POLICY,
+                      *parts)
+
 
 class PrivateBus:
     """A dbus-daemon of its own, in a temporary directory, for one test module."""
