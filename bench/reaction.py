@@ -20,10 +20,13 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import skbench  # noqa: E402
-import guest as skguest  # noqa: E402
+import skbench  # noqa: E402  (first: it puts tests/lib on sys.path)
+import guest as bench_guest  # noqa: E402
 
-from skdaemon import free_ports, inactive_xml, q35_xml  # noqa: E402
+from skbus import PrivateBus  # noqa: E402
+from sklibvirt import inactive_xml, open_libvirt  # noqa: E402
+from skpci import free_ports  # noqa: E402
+from skxml import q35_xml  # noqa: E402
 
 SPARES = 4
 PER_GUEST = 3
@@ -47,10 +50,10 @@ def wait_spares(dom, count, timeout):
     return None
 
 
-def define(conn, name):
+def define(doms, suffix):
     """A q35 guest with nothing to boot (SeaBIOS forever: a live attach needs no guest OS),
     opted in through its metadata."""
-    return conn.defineXML(q35_xml(name))
+    return doms.define(q35_xml(doms.prefix + suffix))
 
 
 def main():
@@ -62,26 +65,21 @@ def main():
     ap.add_argument("--rescan-seconds", type=int, default=None,
                     help="the service's [service] rescan-seconds (default: its own, 30)")
     args = ap.parse_args()
-    import libvirt
-
-    libvirt.registerErrorHandler(lambda *a: None, None)
-    conn = libvirt.open("qemu:///system")
-    skguest.remove_stale(conn)
+    conn = open_libvirt()
+    doms = bench_guest.domains(conn)
     tmp = tempfile.mkdtemp(prefix="skbench-react-")
-    bus = skbench.Bus()
+    bus = PrivateBus(prefix="skbench-bus-")
     extra = ("" if args.rescan_seconds is None
              else f"[service]\nrescan-seconds={args.rescan_seconds}\n")
     daemon = skbench.Daemon(bus, "qemu:///system", extra_config=extra, verbose=True,
                             log=args.log)
-    doms = []
     try:
         daemon.wait_name()
         # A running guest has the ports it booted with: PER_GUEST live attaches each.
-        lives = [define(conn, skguest.PREFIX + f"react-live{i}")
+        lives = [define(doms, f"react-live{i}")
                  for i in range((args.samples + PER_GUEST - 1) // PER_GUEST)]
-        cold = define(conn, skguest.PREFIX + "react-config")
-        doms = lives + [cold]
-        for dom in doms:
+        cold = define(doms, "react-config")
+        for dom in lives + [cold]:
             if wait_spares(dom, SPARES, 60) is None:
                 raise RuntimeError(f"{dom.name()} got no spares")
         time.sleep(2)
@@ -158,12 +156,7 @@ def main():
                   "replaced by another slotkeeperd, not counted; the attached device lost from "
                   f"the persistent XML {lost_devices[kind]} times")
     finally:
-        for dom in doms:
-            for fn in (dom.destroy, dom.undefine):
-                try:
-                    fn()
-                except libvirt.libvirtError:
-                    pass
+        doms.cleanup()
         daemon.stop()
         bus.close()
         conn.close()

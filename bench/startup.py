@@ -22,10 +22,14 @@ import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import skbench  # noqa: E402
+import skbench  # noqa: E402  (first: it puts tests/lib on sys.path)
+
+from skbus import PrivateBus  # noqa: E402
+from skoptin import metadata  # noqa: E402
 
 TEST_NS = "http://libvirt.org/schemas/domain/test/1.0"
 SHUTOFF = 5  # VIR_DOMAIN_SHUTOFF
+OPT_IN = metadata(isolated=True)  # skbench.Daemon manages only the domains that opt in
 
 
 def node_xml(count):
@@ -33,7 +37,7 @@ def node_xml(count):
     for i in range(count):
         parts.append(
             f"<domain type='test' xmlns:test='{TEST_NS}'><name>skb-{i:04d}</name>"
-            f"<uuid>{uuid.UUID(int=(0x5b << 120) + i)}</uuid>{skbench.metadata()}"
+            f"<uuid>{uuid.UUID(int=(0x5b << 120) + i)}</uuid>{OPT_IN}"
             "<memory unit='MiB'>64</memory><vcpu>1</vcpu>"
             "<os><type arch='x86_64' machine='q35'>hvm</type></os><features><acpi/></features>"
             "<devices><controller type='pci' index='0' model='pcie-root'/>"
@@ -47,7 +51,7 @@ def node_xml(count):
 def qemu_xml(i):
     """One small inactive q35 domain for qemu:///system (same layout as node_xml's)."""
     return (f"<domain type='qemu'><name>skb-{i:04d}</name>"
-            f"<uuid>{uuid.UUID(int=(0x5b << 120) + i)}</uuid>{skbench.metadata()}"
+            f"<uuid>{uuid.UUID(int=(0x5b << 120) + i)}</uuid>{OPT_IN}"
             "<memory unit='MiB'>64</memory><vcpu>1</vcpu>"
             "<os><type arch='x86_64' machine='q35'>hvm</type></os><features><acpi/></features>"
             "<devices><controller type='usb' model='none'/><memballoon model='none'/>"
@@ -93,7 +97,7 @@ def baseline(uri):
 
 
 def run_once(uri, count, workers):
-    bus = skbench.Bus()
+    bus = PrivateBus(prefix="skbench-bus-")
     extra = f"[service]\nworkers={workers}\n" if workers else ""
     daemon = skbench.Daemon(bus, uri, extra_config=extra, notify=True)
     try:
