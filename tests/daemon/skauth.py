@@ -6,6 +6,8 @@ import os
 import re
 import shutil
 
+import pytest
+
 from skbus import OPEN_SESSION_CONFIG, system_bus_config
 from sknames import ACTION, BUS_NAME
 from skpaths import SOURCE_ROOT
@@ -15,8 +17,8 @@ from skuser import NOBODY, as_user, public_tempdir, shared_dir
 
 __all__ = [
     "ACTION", "MOCK_AUTHORITY_POLICY", "NOBODY", "OPEN_SESSION_CONFIG", "POLKITD_POLICY",
-    "SHIPPED_CONF", "SOURCE_ROOT", "SYSTEM_BUS_CONFIG", "as_user", "gdbus", "gv_string", "macs",
-    "polkit_service", "public_cli", "public_tempdir", "settled", "shared_dir", "slotkeeper",
+    "SHIPPED_CONF", "SOURCE_ROOT", "SYSTEM_BUS_CONFIG", "as_user", "cli", "gdbus", "gv_string",
+    "macs", "polkit_service", "public_cli", "public_tempdir", "settled", "shared_dir", "slotkeeper",
     "write_device",
 ]
 
@@ -71,6 +73,12 @@ def public_cli(workdir):
     shutil.copy(src, dst)
     os.chmod(dst, 0o755)
     return dst
+
+
+@pytest.fixture(scope="module")
+def cli(workdir):
+    """public_cli() of the module's (public) workdir."""
+    return public_cli(workdir)
 
 
 def polkit_service(bus, workdir):

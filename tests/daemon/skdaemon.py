@@ -17,7 +17,7 @@ from skoptin import ISOLATED, ISOLATED_CONFIG, metadata
 from skpci import (SPARE_PORTS, Topology, address_map, assert_addresses_kept, device_address,
                    fmt_addr, free_ports, models, parse_addr, pci_address)
 from skrequire import unavailable
-from skservice import LOGS, START_TIMEOUT, STOP_TIMEOUT, Service, daemon_path
+from skservice import LOGS, START_TIMEOUT, STOP_TIMEOUT, Service, daemon_path, settled
 from skxml import nic, q35_xml
 
 __all__ = [
@@ -28,7 +28,8 @@ __all__ = [
     "PrivateBus", "Service", "Topology", "address_map", "assert_addresses_kept",
     "daemon_path", "device_address", "domain_path", "fmt_addr", "free_ports", "gio",
     "inactive_xml", "live_xml", "metadata", "models", "nic", "open_libvirt", "opts",
-    "parse_addr", "pci_address", "q35_xml", "unavailable", "wait_stable", "wait_xml",
+    "parse_addr", "pci_address", "q35_xml", "settled", "unavailable", "wait_stable",
+    "wait_xml",
 ]
 
 # Every domain these tests define is named PREFIX... (sklibvirt.Domains).

@@ -25,9 +25,7 @@ def booted(conn, domains, guest_files, client):
         serial = os.path.join(guest_files, suffix + ".log")
         if os.path.exists(serial):
             os.unlink(serial)
-        xml = guest_xml(name, guest_files, serial)
-        xml = xml.replace(f"<name>{name}</name>", f"<name>{name}</name>{skdaemon.metadata()}")
-        dom = domains.define(xml)
+        dom = domains.define(guest_xml(name, guest_files, serial, metadata=skdaemon.metadata()))
         skdaemon.wait_xml(dom, lambda x: len(free_ports(x)) >= skdaemon.SPARE_PORTS, "spares")
         skdaemon.wait_stable(dom)
         dom.create()

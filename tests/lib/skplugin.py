@@ -27,7 +27,9 @@ def conn():
 
 @pytest.fixture(scope="module")
 def workdir(request):
-    """A scratch directory of the module, one QEMU can traverse (disk images, device XML)."""
+    """A scratch directory of the module that everyone can read: QEMU (libvirt-qemu) opens
+    disk images in it, and the authorization tests' user nobody reads device XML and runs the
+    copied CLI there."""
     path = skguest.scratch_dir(f"sk-{request.module.__name__}-")
     yield path
     shutil.rmtree(path, ignore_errors=True)
