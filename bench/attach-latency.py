@@ -9,7 +9,7 @@ until the guest has let the device go.
 
 With --log the service runs with --verbose and its log has one line per job saying where the
 time went (waiting, lookup, reading the definitions, the libvirt call, reading again).
-SK_BUILD=DIR picks the build directory (default build/)."""
+SLOTKEEPERD=PATH picks the service binary (default: build/src/daemon/slotkeeperd)."""
 
 import argparse
 import os
@@ -21,22 +21,17 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import skbench  # noqa: E402
-import guest as skguest  # noqa: E402
+import skbench  # noqa: E402  (first: it puts tests/lib on sys.path)
+import guest as bench_guest  # noqa: E402
 
-import skdaemon  # noqa: E402  (tests/daemon: D-Bus names, option dicts, XML helpers)
-from skdaemon import device_address, free_ports, inactive_xml, live_xml  # noqa: E402
+from skbus import PrivateBus  # noqa: E402
+from skclient import opts  # noqa: E402
+from sklibvirt import inactive_xml, live_xml, open_libvirt  # noqa: E402
+from sknames import BUS_NAME, MANAGER_IFACE, MANAGER_PATH  # noqa: E402
+from skpci import device_address, free_ports  # noqa: E402
+from skxml import nic  # noqa: E402
 
 METHODS = ["virsh", "api", "cli", "dbus"]
-
-
-def nic(mac, address=None):
-    addr = ""
-    if address is not None:
-        addr = (f"<address type='pci' domain='0x0000' bus='{address:#04x}' slot='0x00' "
-                "function='0x0'/>")
-    return (f"<interface type='user'><mac address='{mac}'/><model type='virtio'/>{addr}"
-            "</interface>")
 
 
 def main():
@@ -49,17 +44,16 @@ def main():
     import libvirt
     from gi.repository import Gio, GLib
 
-    libvirt.registerErrorHandler(lambda *a: None, None)
-    conn = libvirt.open("qemu:///system")
-    skguest.remove_stale(conn)
-    files = skguest.guest_files()
+    conn = open_libvirt()
+    doms = bench_guest.domains(conn)
+    files = bench_guest.guest_files()
     tmp = tempfile.mkdtemp(prefix="skbench-lat-")
-    bus = skbench.Bus()
+    bus = PrivateBus(prefix="skbench-bus-")
     daemon = skbench.Daemon(bus, "qemu:///system", log=args.log, verbose=args.log is not None)
     g = None
     try:
         daemon.wait_name()
-        g = skguest.Guest(conn, files, "lat", spare_ports=6)
+        g = bench_guest.Guest(doms, files, "lat", spare_ports=6)
         dom = g.dom
         deadline = time.monotonic() + 60
         while len(free_ports(inactive_xml(dom))) < 6 and time.monotonic() < deadline:
@@ -68,17 +62,17 @@ def main():
         g.boot()
         print(f"machine: {skbench.machine()}")
         print(f"guest {g.name} booted; {args.cycles} cycles per method, interleaved")
-        dbus = skbench.gio_connection(bus.address)
+        dbus = bus.connection()
         env = dict(os.environ, DBUS_SESSION_BUS_ADDRESS=bus.address)
         flags = libvirt.VIR_DOMAIN_AFFECT_LIVE | libvirt.VIR_DOMAIN_AFFECT_CONFIG
-        options = skdaemon.opts(live=True, config=True)
+        options = opts(live=True, config=True)
         times = {m: [] for m in METHODS}
         detach_times = {m: [] for m in METHODS}
         rng = random.Random(1)
 
         def dbus_call(method, xml, reply):
-            dbus.call_sync(skdaemon.BUS_NAME, skdaemon.MANAGER_PATH, skdaemon.MANAGER_IFACE,
-                           method, GLib.Variant("(ssa{sv})", (g.name, xml, options)),
+            dbus.call_sync(BUS_NAME, MANAGER_PATH, MANAGER_IFACE, method,
+                           GLib.Variant("(ssa{sv})", (g.name, xml, options)),
                            GLib.VariantType.new(reply) if reply else None,
                            Gio.DBusCallFlags.NONE, 60000, None)
 
@@ -97,8 +91,8 @@ def main():
                 # The baselines get an explicit address free in both definitions, found
                 # outside the timing (slotkeeper does that work inside its call).
                 free = sorted(set(free_ports(live_xml(dom))) & set(free_ports(inactive_xml(dom))))
-                explicit = nic(mac, free[0])
-                plain = nic(mac)
+                explicit = nic("virtio", mac, bus=free[0])
+                plain = nic("virtio", mac)
                 path = os.path.join(tmp, f"{seq}.xml")
                 with open(path, "w") as f:
                     f.write(explicit if method in ("virsh", "api") else plain)

@@ -1,66 +1,42 @@
 """A booted test guest for the benchmarks: the tiny q35 guest of tests/guest (Debian's cloud
-kernel + a busybox initramfs, so the guest acknowledges PCIe hot-unplug), opted into
-slotkeeper's management through its metadata, named skbench-<pid>-<suffix>."""
+kernel + a busybox initramfs, so the guest acknowledges PCIe hot-unplug; tests/lib/skguest.py),
+opted into slotkeeper's management through its metadata, named skbench-<pid>-<suffix>."""
 
 import os
-import re
-import shutil
-import subprocess
-import tempfile
 
-import skbench
+import skbench  # noqa: F401  (puts tests/lib on sys.path)
+import skguest
+import sklibvirt
+import skoptin
 
-from test_guest_sees_device import BOOT_TIMEOUT, SerialLog, guest_xml  # noqa: E402
+STEM = "skbench-"
 
-PREFIX = f"skbench-{os.getpid()}-"
+
+def domains(conn):
+    """The benchmark's domains on @conn, after removing those of benchmark runs that died."""
+    d = sklibvirt.Domains(conn, STEM)
+    d.remove_stale()
+    return d
 
 
 def guest_files():
-    cache = os.environ.get("SK_GUEST_CACHE", os.path.join(skbench.BUILD, "guest-cache"))
-    script = os.path.join(skbench.ROOT, "tests", "guest", "build-guest.sh")
-    proc = subprocess.run([script, cache], capture_output=True, text=True, check=True)
-    cache = proc.stdout.strip().splitlines()[-1]
-    dest = tempfile.mkdtemp(prefix="skbench-guest-", dir="/var/tmp")
-    os.chmod(dest, 0o755)
-    for name in ("vmlinuz", "initrd.img"):
-        shutil.copy(os.path.join(cache, name), dest)
-        os.chmod(os.path.join(dest, name), 0o644)
-    return dest
+    """A directory with the guest's kernel and initramfs (the caller removes it)."""
+    return skguest.guest_files("skbench-guest-")
 
 
 class Guest:
-    def __init__(self, conn, files, suffix, spare_ports=4, memory_mib=160):
-        self.conn = conn
-        self.name = PREFIX + suffix
+    def __init__(self, domains, files, suffix, spare_ports=4, memory_mib=160):
+        self.domains = domains
+        self.name = domains.prefix + suffix
         self.serial = os.path.join(files, suffix + ".log")
-        xml = guest_xml(self.name, files, self.serial)
-        xml = re.sub(r"<memory unit='MiB'>\d+</memory>",
-                     f"<memory unit='MiB'>{memory_mib}</memory>", xml)
-        xml = xml.replace(f"<name>{self.name}</name>",
-                          f"<name>{self.name}</name>"
-                          f"{skbench.metadata(**{'spare-ports': spare_ports})}")
-        self.dom = conn.defineXML(xml)
+        policy = skoptin.metadata(isolated=True, **{"spare-ports": spare_ports})
+        self.dom = domains.define(skguest.guest_xml(self.name, files, self.serial,
+                                                    memory_mib=memory_mib, metadata=policy))
 
     def boot(self):
         self.dom.create()
-        SerialLog(self.serial).wait(lambda b: b, BOOT_TIMEOUT, "the guest's PCI device list")
+        skguest.SerialLog(self.serial).wait(lambda b: b, skguest.BOOT_TIMEOUT,
+                                            "the guest's PCI device list")
 
     def remove(self):
-        import libvirt
-
-        for fn in (self.dom.destroy, self.dom.undefine):
-            try:
-                fn()
-            except libvirt.libvirtError:
-                pass
-
-
-def remove_stale(conn):
-    for dom in conn.listAllDomains():
-        m = re.match(r"skbench-(\d+)-", dom.name())
-        if m and not os.path.exists(f"/proc/{m.group(1)}"):
-            for fn in (dom.destroy, dom.undefine):
-                try:
-                    fn()
-                except Exception:
-                    pass
+        self.domains.remove(self.name)

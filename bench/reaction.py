@@ -23,10 +23,13 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import skbench  # noqa: E402
-import guest as skguest  # noqa: E402
+import skbench  # noqa: E402  (first: it puts tests/lib on sys.path)
+import guest as bench_guest  # noqa: E402
 
-from skdaemon import free_ports, inactive_xml, q35_xml  # noqa: E402
+from skbus import PrivateBus  # noqa: E402
+from sklibvirt import inactive_xml, open_libvirt  # noqa: E402
+from skpci import free_ports  # noqa: E402
+from skxml import q35_xml  # noqa: E402
 
 SPARES = 4
 LIVE_PER_GUEST = 3  # a running guest keeps the ports it booted with
@@ -93,24 +96,18 @@ def main():
                     help="the service's log (--verbose)")
     args = ap.parse_args()
     kinds = args.kinds.split(",")
-    import libvirt
-
-    libvirt.registerErrorHandler(lambda *a: None, None)
-    conn = libvirt.open("qemu:///system")
-    skguest.remove_stale(conn)
+    conn = open_libvirt()
+    doms = bench_guest.domains(conn)
     tmp = tempfile.mkdtemp(prefix="skbench-react-")
-    bus = skbench.Bus()
+    bus = PrivateBus(prefix="skbench-bus-")
     daemon = skbench.Daemon(bus, "qemu:///system", extra_config="[service]\nrescan-seconds=0\n",
                             verbose=True, log=args.log)
-    doms = []
     try:
         daemon.wait_name()
         n_live = (args.samples + LIVE_PER_GUEST - 1) // LIVE_PER_GUEST if "live" in kinds else 0
-        lives = [conn.defineXML(q35_xml(skguest.PREFIX + f"react-live{i}"))
-                 for i in range(n_live)]
-        cold = conn.defineXML(q35_xml(skguest.PREFIX + "react-cold"))
-        doms = lives + [cold]
-        for dom in doms:
+        lives = [doms.define(q35_xml(doms.prefix + f"react-live{i}")) for i in range(n_live)]
+        cold = doms.define(q35_xml(doms.prefix + "react-cold"))
+        for dom in lives + [cold]:
             if wait_spares(dom, SPARES, 60) is None:
                 raise RuntimeError(f"{dom.name()} got no spares")
         time.sleep(2)
@@ -146,12 +143,7 @@ def main():
                   f"{max(rows[kind]) * 1000:6.0f} ms over {len(rows[kind])} changes "
                   f"({missed[kind]} missed); virsh {base * 1000:.0f} ms; ratio {med / base:.2f}")
     finally:
-        for dom in doms:
-            for fn in (dom.destroy, dom.undefine):
-                try:
-                    fn()
-                except libvirt.libvirtError:
-                    pass
+        doms.cleanup()
         daemon.stop()
         bus.close()
         conn.close()

@@ -25,10 +25,14 @@ import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import skbench  # noqa: E402
+import skbench  # noqa: E402  (first: it puts tests/lib on sys.path)
+
+from skbus import PrivateBus  # noqa: E402
+from skoptin import metadata  # noqa: E402
 
 TEST_NS = "http://libvirt.org/schemas/domain/test/1.0"
 SHUTOFF = 5  # VIR_DOMAIN_SHUTOFF
+OPT_IN = metadata(isolated=True)  # skbench.Daemon manages only the domains that opt in
 
 
 def node_xml(count):
@@ -36,7 +40,7 @@ def node_xml(count):
     for i in range(count):
         parts.append(
             f"<domain type='test' xmlns:test='{TEST_NS}'><name>skb-{i:04d}</name>"
-            f"<uuid>{uuid.UUID(int=(0x5b << 120) + i)}</uuid>{skbench.metadata()}"
+            f"<uuid>{uuid.UUID(int=(0x5b << 120) + i)}</uuid>{OPT_IN}"
             "<memory unit='MiB'>64</memory><vcpu>1</vcpu>"
             "<os><type arch='x86_64' machine='q35'>hvm</type></os><features><acpi/></features>"
             "<devices><controller type='pci' index='0' model='pcie-root'/>"
@@ -50,7 +54,7 @@ def node_xml(count):
 def qemu_xml(i):
     """One small inactive q35 domain for qemu:///system (same layout as node_xml's)."""
     return (f"<domain type='qemu'><name>skb-{i:04d}</name>"
-            f"<uuid>{uuid.UUID(int=(0x5b << 120) + i)}</uuid>{skbench.metadata()}"
+            f"<uuid>{uuid.UUID(int=(0x5b << 120) + i)}</uuid>{OPT_IN}"
             "<memory unit='MiB'>64</memory><vcpu>1</vcpu>"
             "<os><type arch='x86_64' machine='q35'>hvm</type></os><features><acpi/></features>"
             "<devices><controller type='usb' model='none'/><memballoon model='none'/>"
@@ -117,7 +121,7 @@ def idle_cpu(daemon, seconds):
 
 
 def run_once(uri, count, workers, idle_seconds=0):
-    bus = skbench.Bus()
+    bus = PrivateBus(prefix="skbench-bus-")
     extra = f"[service]\nworkers={workers}\n" if workers else ""
     daemon = skbench.Daemon(bus, uri, extra_config=extra, notify=True)
     try:
@@ -145,10 +149,9 @@ def run_once(uri, count, workers, idle_seconds=0):
         if idle_seconds:
             time.sleep(5)  # the last events of the reconciles
             own, lvd = idle_cpu(daemon, idle_seconds)
+            lvd_text = f", libvirtd {lvd:.2f}% meanwhile" if lvd is not None else ""
             print(f"idle for {idle_seconds} s with {count} managed domains: slotkeeperd used "
-                  f"{own:.2f}% of a core, libvirtd {lvd:.2f}% meanwhile" if lvd is not None else
-                  f"idle for {idle_seconds} s with {count} managed domains: slotkeeperd used "
-                  f"{own:.2f}% of a core")
+                  f"{own:.2f}% of a core{lvd_text}")
         return ready, reconciled, rss, managed
     finally:
         daemon.stop()

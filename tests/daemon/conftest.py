@@ -1,38 +1,20 @@
-"""Fixtures for the daemon tests: per module a private dbus-daemon and slotkeeperd on it,
-talking to the real libvirt (qemu:///system). Run by meson with Debian's /usr/bin/python3."""
-
-import os
-import shutil
-import sys
-import tempfile
+"""Fixtures of the daemon tests: per module a private dbus-daemon and slotkeeperd on it, talking
+to the real libvirt (qemu:///system). The shared fixtures (conn, workdir, guest_files) and hooks
+(the service's log on failure, exit status 77 when something was skipped) come from
+tests/lib/skplugin.py."""
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import skdaemon
+import sklibvirt
 
-import skdaemon  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def conn():
-    c = skdaemon.open_libvirt()
-    yield c
-    c.close()
+pytest_plugins = ["skplugin"]
 
 
 @pytest.fixture(scope="module")
 def domains(conn):
-    d = skdaemon.Domains(conn)
-    d.remove_stale()
-    yield d
-    d.cleanup()
-
-
-@pytest.fixture(scope="module")
-def workdir():
-    path = tempfile.mkdtemp(prefix="skdt-")
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
+    """The domains the module defines (skdt-<pid>-...), removed afterwards."""
+    yield from sklibvirt.domains_for_fixture(conn, skdaemon.STEM)
 
 
 @pytest.fixture(scope="module")
@@ -57,33 +39,3 @@ def client(bus, service):
     c = skdaemon.Client(bus)
     yield c
     c.close()
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    """On failure, show the logs of the services started so far in this module."""
-    outcome = yield
-    rep = outcome.get_result()
-    if rep.failed:
-        for path in skdaemon.LOGS[-3:]:
-            try:
-                with open(path, errors="replace") as f:
-                    text = f.read()[-15000:]
-            except OSError:
-                continue
-            rep.sections.append((f"slotkeeperd log {os.path.basename(path)}", text))
-
-
-# meson counts exit status 77 as "skipped": use it when something was skipped (outside CI)
-# and nothing failed, so a partly skipped run does not show as a pass.
-_skipped = []
-
-
-def pytest_runtest_logreport(report):
-    if report.skipped:
-        _skipped.append(report.nodeid)
-
-
-def pytest_sessionfinish(session, exitstatus):
-    if exitstatus == 0 and _skipped:
-        session.exitstatus = 77

@@ -16,7 +16,8 @@ import pytest
 import skdaemon
 from skauth import (ACTION, MOCK_AUTHORITY_POLICY, NOBODY, OPEN_SESSION_CONFIG, SHIPPED_CONF,
                     SYSTEM_BUS_CONFIG, as_user, gdbus, gv_string, macs, polkit_service,
-                    public_cli, public_tempdir, settled, shared_dir, slotkeeper, write_device)
+                    public_tempdir, settled, shared_dir, slotkeeper, write_device)
+from skauth import cli  # noqa: F401  (a fixture, shared on purpose)
 from skdaemon import inactive_xml, nic
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -62,13 +63,6 @@ class Authority:
 
 
 @pytest.fixture(scope="module")
-def workdir():
-    path = public_tempdir("skdt-auth-")
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
 def bus():
     if not os.path.exists(SHIPPED_CONF):
         pytest.fail(f"{SHIPPED_CONF} is missing", pytrace=False)
@@ -92,11 +86,6 @@ def service(bus, workdir, conn, authority):
     s = polkit_service(bus, workdir)
     yield s
     s.stop()
-
-
-@pytest.fixture(scope="module")
-def cli(workdir):
-    return public_cli(workdir)
 
 
 @pytest.fixture(scope="module")

@@ -11,10 +11,7 @@ from skdaemon import free_ports, inactive_xml, nic
 @pytest.fixture(scope="module")
 def target(domains, service):
     """A managed shut-off guest with its spares, settled."""
-    dom = domains.new_q35("errors")
-    skdaemon.wait_xml(dom, lambda x: len(free_ports(x)) >= skdaemon.SPARE_PORTS, "spares")
-    skdaemon.wait_stable(dom)
-    return dom
+    return skdaemon.settled(domains.new_q35("errors"))
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 import skdaemon
-from skdaemon import MANAGER_PATH, free_ports, inactive_xml, nic
+from skdaemon import MANAGER_PATH, inactive_xml, nic
 
 
 @pytest.fixture(scope="module")
@@ -28,10 +28,7 @@ def gdbus(bus, service):
 
 @pytest.fixture(scope="module")
 def guest(domains, service):
-    dom = domains.new_q35("gdbus")
-    skdaemon.wait_xml(dom, lambda x: len(free_ports(x)) >= skdaemon.SPARE_PORTS, "spares")
-    skdaemon.wait_stable(dom)
-    return dom
+    return skdaemon.settled(domains.new_q35("gdbus"))
 
 
 def test_introspection_matches_the_interface_file(gdbus):

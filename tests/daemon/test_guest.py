@@ -11,11 +11,8 @@ import pytest
 
 import skdaemon
 from skdaemon import PREFIX, Topology, device_address, free_ports, inactive_xml, live_xml, nic
-
-# The guest helpers of the integration tests (the module skdaemon puts on sys.path).
-from test_guest_sees_device import (BOOT_TIMEOUT, HOTPLUG_TIMEOUT, REALTEK_VENDOR,  # noqa: F401
-                                    VIRTIO_VENDOR, SerialLog, devices_at, guest_files,
-                                    guest_xml, sysfs_path)
+from skguest import (BOOT_TIMEOUT, HOTPLUG_TIMEOUT, REALTEK_VENDOR, VIRTIO_VENDOR, SerialLog,
+                     devices_at, guest_xml, sysfs_path)
 
 
 @pytest.fixture
@@ -28,9 +25,7 @@ def booted(conn, domains, guest_files, client):
         serial = os.path.join(guest_files, suffix + ".log")
         if os.path.exists(serial):
             os.unlink(serial)
-        xml = guest_xml(name, guest_files, serial)
-        xml = xml.replace(f"<name>{name}</name>", f"<name>{name}</name>{skdaemon.metadata()}")
-        dom = domains.define(xml)
+        dom = domains.define(guest_xml(name, guest_files, serial, metadata=skdaemon.metadata()))
         skdaemon.wait_xml(dom, lambda x: len(free_ports(x)) >= skdaemon.SPARE_PORTS, "spares")
         skdaemon.wait_stable(dom)
         dom.create()

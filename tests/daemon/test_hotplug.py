@@ -52,10 +52,10 @@ def test_live_config_attach_agrees_after_plain_live_attach(client, domains, work
     live1, config1 = live_xml(dom), inactive_xml(dom)
     assert device_address(live1, mac) == addr, "live address differs from the reply"
     assert device_address(config1, mac) == addr, "persistent address differs from the reply"
-    assert skdaemon.sktest.pci_address(ET.fromstring(device_xml)) == addr, device_xml
+    assert skdaemon.pci_address(ET.fromstring(device_xml)) == addr, device_xml
     assert Topology(live1).model(addr[1]) == "pcie-root-port"
-    skdaemon.sktest.assert_addresses_kept(live0, live1, "live attach")
-    skdaemon.sktest.assert_addresses_kept(config0, config1, "persistent attach")
+    skdaemon.assert_addresses_kept(live0, live1, "live attach")
+    skdaemon.assert_addresses_kept(config0, config1, "persistent attach")
     # The spares are topped up again in the next-boot definition.
     wait_spares(dom)
 
@@ -77,7 +77,7 @@ def test_legacy_nic_without_bridge_refused_then_works_after_cold_boot(client, do
         f"the persistent definition has no pcie-to-pci-bridge after the refusal:\n{config}"
     assert device_address(live_xml(dom), mac) is None
     assert device_address(config, mac) is None, "the refused device was defined anyway"
-    skdaemon.sktest.assert_addresses_kept(live0, live_xml(dom), "refused attach (live)")
+    skdaemon.assert_addresses_kept(live0, live_xml(dom), "refused attach (live)")
     client.wait_property(path, "LegacyChain", lambda v: v == "next-boot")
     client.wait_property(path, "RestartPending", lambda v: v is True)
 
@@ -107,7 +107,7 @@ def test_hotplug_require_no_goes_to_bus_0(client, domains):
     for model, mac in macs.items():
         addr = device_address(after, mac)
         assert addr is not None and addr[1] == 0, f"{model}: {addr}"
-    skdaemon.sktest.assert_addresses_kept(before, after, "hotplug-require=no attach")
+    skdaemon.assert_addresses_kept(before, after, "hotplug-require=no attach")
     assert len(Topology(after).root_ports()) == ports_before, "a port was used or added"
     assert "pcie-to-pci-bridge" not in models(after), "e1000 on bus 0 needs no bridge"
     # The requirement is remembered in slotkeeper's <metadata>.
@@ -195,7 +195,7 @@ def test_transient_domain_gets_live_placement_only(client, domains, conn):
     mac = "52:54:00:d7:07:01"
     _, address = client.attach(name, nic("virtio", mac), live=True)
     assert device_address(live_xml(dom), mac) == parse_addr(address)
-    skdaemon.sktest.assert_addresses_kept(before, live_xml(dom), "transient live attach")
+    skdaemon.assert_addresses_kept(before, live_xml(dom), "transient live attach")
     client.expect_error("Failed", client.attach, name, nic("virtio", "52:54:00:d7:07:02"),
                         config=True)
     # Nothing was added behind its back: it still has exactly its two ports.

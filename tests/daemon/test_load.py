@@ -10,7 +10,6 @@ persistent device sets of every guest are equal to what the successful operation
 
 import os
 import random
-import re
 import subprocess
 import tempfile
 import threading
@@ -22,8 +21,7 @@ import pytest
 
 import skdaemon
 from skdaemon import PREFIX, Topology, device_address, free_ports, inactive_xml, live_xml, nic
-
-from test_guest_sees_device import BOOT_TIMEOUT, SerialLog, guest_files, guest_xml  # noqa: F401
+from skguest import BOOT_TIMEOUT, SerialLog, guest_xml
 
 GUESTS = 4
 CLIENTS = 8
@@ -253,11 +251,8 @@ def guests(conn, domains, guest_files, client):
         serial = os.path.join(guest_files, suffix + ".log")
         if os.path.exists(serial):
             os.unlink(serial)
-        xml = guest_xml(name, guest_files, serial)
-        xml = re.sub(r"<memory unit='MiB'>\d+</memory>", f"<memory unit='MiB'>{GUEST_MIB}</memory>",
-                     xml)
-        xml = xml.replace(f"<name>{name}</name>",
-                          f"<name>{name}</name>{skdaemon.metadata(**{'spare-ports': SPARES})}")
+        xml = guest_xml(name, guest_files, serial, memory_mib=GUEST_MIB,
+                        metadata=skdaemon.metadata(**{'spare-ports': SPARES}))
         doms.append(domains.define(xml))
         logs.append(SerialLog(serial))
     for dom in doms:

@@ -77,7 +77,7 @@ def test_spare_consumed_by_plain_virsh_is_replaced(guest, workdir, service, clie
                     "replace it", pytrace=False)
     assert skdaemon.device_address(after, mac) is not None
     assert len(Topology(after).root_ports()) == ports_before + 1, "expected exactly one new port"
-    skdaemon.sktest.assert_addresses_kept(before, after, "replacing a consumed spare")
+    skdaemon.assert_addresses_kept(before, after, "replacing a consumed spare")
 
 
 def test_cli_policy_and_list(bus, guest, client):

@@ -15,8 +15,9 @@ import pytest
 
 import skdaemon
 from skauth import (ACTION, NOBODY, POLKITD_POLICY, SHIPPED_CONF, SOURCE_ROOT, SYSTEM_BUS_CONFIG,
-                    gdbus, gv_string, macs, polkit_service, public_cli, public_tempdir,
-                    settled, shared_dir, slotkeeper, write_device)
+                    gdbus, gv_string, macs, polkit_service, settled, shared_dir, slotkeeper,
+                    write_device)
+from skauth import cli  # noqa: F401  (a fixture, shared on purpose)
 from skdaemon import inactive_xml, nic
 
 POLKITD = "/usr/lib/polkit-1/polkitd"
@@ -31,13 +32,6 @@ polkit.addRule(function(action, subject) {
         return polkit.Result.YES;
 });
 """
-
-
-@pytest.fixture(scope="module")
-def workdir():
-    path = public_tempdir("skdt-polkitd-")
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -95,11 +89,6 @@ def service(bus, workdir, conn, polkitd):
     s = polkit_service(bus, workdir)
     yield s
     s.stop()
-
-
-@pytest.fixture(scope="module")
-def cli(workdir):
-    return public_cli(workdir)
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@ nothing existing moves, and a second reconcile changes nothing; the ObjectManage
 domain with every documented property and signals changes."""
 
 import time
+import xml.etree.ElementTree as ET
 
 import pytest
 
@@ -44,7 +45,7 @@ def test_spares_added_at_startup(bare, service):
                               f">= {SPARE_PORTS} free hotplug root ports",
                               timeout=RECONCILE_TIMEOUT)
     elapsed = time.monotonic() - started
-    old, new = skdaemon.sktest.assert_addresses_kept(before, after, "start-up reconcile")
+    old, new = skdaemon.assert_addresses_kept(before, after, "start-up reconcile")
     assert set(old) <= set(new), "a device or controller disappeared"
     # Only controllers were appended.
     added = set(new) - set(old)
@@ -164,8 +165,8 @@ def test_occupant_xml_names_the_device_for_detach(client, domains):
     nic_xml = [x for x in xmls if mac in x]
     assert len(nic_xml) == 1, xmls
     addr = skdaemon.device_address(inactive_xml(dom), mac)
-    elem = skdaemon.ET.fromstring(nic_xml[0])
-    assert skdaemon.sktest.pci_address(elem) == addr, (addr, nic_xml[0])
+    elem = ET.fromstring(nic_xml[0])
+    assert skdaemon.pci_address(elem) == addr, (addr, nic_xml[0])
     assert all('<controller type="pci"' not in x for x in xmls), xmls
     before = inactive_xml(dom)
     client.detach(dom.name(), nic_xml[0], config=True)

@@ -14,15 +14,16 @@ import tempfile
 import pytest
 from lxml import etree
 
+from skbus import PrivateBus, system_bus_config
+from sknames import ACTION, BUS_NAME
+from skuser import NOBODY, as_user_argv, shared_dir
+
 BUILD_ROOT = os.environ["SK_BUILD_ROOT"]
 MESON = os.environ.get("SK_MESON", "meson")
 VERSION = os.environ["SK_VERSION"]
-BUS_NAME = "org.slotkeeper.SlotKeeper1"
-ACTION = "org.slotkeeper.SlotKeeper1.manage"
 BUSCONFIG_DTD = "/usr/share/xml/dbus-1/busconfig.dtd"
 INTROSPECT_DTD = "/usr/share/xml/dbus-1/introspect.dtd"
 POLKIT_DTD = "/usr/share/polkit-1/policyconfig-1.dtd"
-NOBODY = 65534
 
 
 def meson_dirs():
@@ -300,30 +301,7 @@ def test_default_config(installed):
 
 # A bus that plays the system bus: Debian's system.conf default policy, plus the installed
 # system.d directory, so every rule about org.slotkeeper.SlotKeeper1 is the installed file's.
-BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path={dir}/system_bus_socket</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-    <allow send_destination="org.freedesktop.DBus"
-           send_interface="org.freedesktop.DBus.Introspectable"/>
-  </policy>
-  <includedir>{system_d}</includedir>
-</busconfig>
-"""
+BUS_CONFIG = system_bus_config("<includedir>{system_d}</includedir>")
 
 # Bus clients, run with Debian's python3 as root or as nobody (setpriv). GDBus answers
 # org.freedesktop.DBus.Peer.Ping for every connection, so an owner needs no object.
@@ -355,17 +333,12 @@ elif verb == "ping":  # ping DEST
 """
 
 
-class Bus:
+class Bus(PrivateBus):
+    """The bus that plays the system bus, and clients on it as root or as nobody."""
+
     def __init__(self, system_d):
-        self.dir = tempfile.mkdtemp(prefix="sk-install-bus-")
-        os.chmod(self.dir, 0o755)
-        config = os.path.join(self.dir, "bus.conf")
-        with open(config, "w") as f:
-            f.write(BUS_CONFIG.format(dir=self.dir, system_d=system_d))
-        self.proc = subprocess.Popen(["dbus-daemon", "--nofork", "--config-file", config,
-                                      "--print-address=1"], stdout=subprocess.PIPE, text=True)
-        self.address = self.proc.stdout.readline().strip()
-        assert self.address.startswith("unix:"), "dbus-daemon did not start"
+        super().__init__(BUS_CONFIG, prefix="sk-install-bus-", system_d=system_d)
+        shared_dir(self.dir)
         self.owners = []
 
     def run(self, uid, *args):
@@ -373,10 +346,8 @@ class Bus:
                               timeout=30).stdout.split()
 
     def argv(self, uid, verb, *args):
-        argv = ["/usr/bin/python3", "-c", CLIENT, verb, self.address] + list(args)
-        if uid != 0:
-            argv = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups"] + argv
-        return argv
+        return as_user_argv(uid, ["/usr/bin/python3", "-c", CLIENT, verb, self.address]
+                            + list(args))
 
     def own(self, uid, name):
         """(RequestName's answer, unique name); the owner keeps serving if it got the name."""
@@ -386,10 +357,10 @@ class Bus:
         return words[0], words[1]
 
     def close(self):
-        for proc in self.owners + [self.proc]:
+        for proc in self.owners:
             proc.kill()
             proc.wait()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        super().close()
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root: a root-owned name, setpriv nobody")

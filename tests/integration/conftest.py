@@ -1,59 +1,22 @@
-"""Fixtures for the integration tests (run by meson with Debian's /usr/bin/python3)."""
-
-import os
-import shutil
-import sys
+"""Fixtures of the integration tests. The shared ones (conn, workdir, guest_files) and the hooks
+(exit status 77 when something was skipped) come from tests/lib/skplugin.py."""
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(__file__))
+import sklibvirt
+import sktest
+from skrequire import program
 
-import sktest  # noqa: E402
-
-
-@pytest.fixture(scope="session")
-def conn():
-    c = sktest.open_libvirt()
-    yield c
-    c.close()
+pytest_plugins = ["skplugin"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def guests(conn):
-    g = sktest.Guests(conn)
-    g.remove_stale()
-    yield g
-    g.cleanup()
+    """The domains the module defines (skit-p<pid>-...), removed afterwards."""
+    yield from sklibvirt.domains_for_fixture(conn, sktest.STEM)
 
 
-@pytest.fixture(scope="session")
-def workdir():
-    path = sktest.scratch_dir()
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def sk(workdir):
-    path = os.environ.get("SLOTKEEPER")
-    if not path:
-        sktest.unavailable("SLOTKEEPER is not set (run the tests with 'meson test')")
-    if not os.access(path, os.X_OK):
-        sktest.unavailable(f"SLOTKEEPER={path} is not an executable (build it first)")
-    return sktest.Slotkeeper(path, workdir)
-
-
-# meson counts exit status 77 as "skipped": use it when anything was skipped (outside CI, for
-# lack of libvirt or QEMU) and nothing failed, so a partly skipped run does not show as a pass.
-# pytest's own exit 5 ("no tests collected") stays a failure.
-_skipped = []
-
-
-def pytest_runtest_logreport(report):
-    if report.skipped:
-        _skipped.append(report.nodeid)
-
-
-def pytest_sessionfinish(session, exitstatus):
-    if exitstatus == 0 and _skipped:
-        session.exitstatus = 77
+    """The built CLI, run on XML text."""
+    return sktest.Slotkeeper(program("SLOTKEEPER"), workdir)

@@ -5,122 +5,14 @@ named, and libvirt's live and persistent definitions must agree on its address.
 """
 
 import os
-import re
-import shutil
-import subprocess
-import time
 import xml.etree.ElementTree as ET
 
 import pytest
 
 import sktest
+from skguest import (BOOT_TIMEOUT, HOTPLUG_TIMEOUT, REALTEK_VENDOR, VIRTIO_VENDOR, SerialLog,
+                     devices_at, guest_xml, sysfs_path)
 from sktest import PREFIX, Topology, address_map, fmt_addr
-
-BOOT_TIMEOUT = 180  # TCG on a busy 2-core host; the guest usually reports in 5-15 s
-HOTPLUG_TIMEOUT = 60
-VIRTIO_VENDOR = "0x1af4"
-REALTEK_VENDOR = "0x10ec"
-
-
-@pytest.fixture(scope="module")
-def guest_files():
-    """vmlinuz + initrd.img, built by tests/guest/build-guest.sh and copied where QEMU (user
-    libvirt-qemu) can read them whatever the permissions of the source tree."""
-    script = os.path.join(sktest.SOURCE_ROOT, "tests", "guest", "build-guest.sh")
-    if not sktest.have("apt-get", "dpkg-deb", "cpio") or not os.path.exists("/bin/busybox"):
-        sktest.unavailable("building the test guest needs apt-get, dpkg-deb, cpio and "
-                           "busybox-static")
-    proc = subprocess.run([script, sktest.GUEST_CACHE], capture_output=True, text=True,
-                          timeout=600)
-    if proc.returncode != 0:
-        sktest.unavailable(f"cannot build the test guest: {proc.stderr.strip()}")
-    cache = proc.stdout.strip().splitlines()[-1]
-    dest = sktest.scratch_dir("skit-guest-")
-    for name in ("vmlinuz", "initrd.img"):
-        shutil.copy(os.path.join(cache, name), dest)
-        os.chmod(os.path.join(dest, name), 0o644)
-    yield dest
-    shutil.rmtree(dest, ignore_errors=True)
-
-
-class SerialLog:
-    """The guest's serial console (a file written by virtlogd) and its PCI device blocks."""
-
-    BLOCK = re.compile(r"SK-PCI-BEGIN\r?\n(.*?)SK-PCI-END", re.S)
-    LINE = re.compile(r"^PCI (\S+) (0x[0-9a-f]{4}) (0x[0-9a-f]{4})\s*$", re.M)
-
-    def __init__(self, path):
-        self.path = path
-
-    def text(self):
-        try:
-            with open(self.path, errors="replace") as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
-
-    def blocks(self):
-        """Every complete device list so far: [{sysfs path: (vendor, device)}]."""
-        return [{m.group(1): (m.group(2), m.group(3)) for m in self.LINE.finditer(b)}
-                for b in self.BLOCK.findall(self.text())]
-
-    def wait(self, predicate, timeout, what):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            blocks = self.blocks()
-            if blocks and predicate(blocks[-1]):
-                return blocks[-1]
-            time.sleep(0.5)
-        tail = self.text()[-3000:]
-        pytest.fail(f"timed out after {timeout}s waiting for {what}; serial console:\n{tail}",
-                    pytrace=False)
-
-
-def guest_xml(name, files, serial):
-    return f"""<domain type='qemu'>
-  <name>{name}</name>
-  <memory unit='MiB'>256</memory>
-  <vcpu>1</vcpu>
-  <os>
-    <type arch='x86_64' machine='q35'>hvm</type>
-    <kernel>{files}/vmlinuz</kernel>
-    <initrd>{files}/initrd.img</initrd>
-    <cmdline>console=ttyS0 quiet panic=-1</cmdline>
-  </os>
-  <features><acpi/></features>
-  <on_reboot>destroy</on_reboot>
-  <devices>
-    <controller type='pci' model='pcie-root'/>
-    <controller type='usb' model='none'/>
-    <memballoon model='none'/>
-    <video><model type='none'/></video>
-    <serial type='file'><source path='{serial}'/></serial>
-  </devices>
-</domain>"""
-
-
-def sysfs_path(topo, address):
-    """The guest's sysfs path of a device at libvirt @address behind a root port, or behind
-    a pcie-to-pci-bridge on a root port: the regex matches the guest-assigned bus numbers."""
-    bus, slot = address[1], address[2]
-    model = topo.model(bus)
-    if model == "pcie-root-port":
-        port = topo.controller_address(bus)
-        assert port[1] == 0, "root port not on pcie-root"
-        return re.compile(r"^/sys/devices/pci0000:00/0000:00:%02x\.%x/0000:[0-9a-f]{2}:00\.0$"
-                          % (port[2], port[3]))
-    if model == "pcie-to-pci-bridge":
-        bridge = topo.controller_address(bus)
-        port = topo.controller_address(bridge[1])
-        assert topo.model(bridge[1]) == "pcie-root-port" and port[1] == 0
-        return re.compile(r"^/sys/devices/pci0000:00/0000:00:%02x\.%x/0000:[0-9a-f]{2}:00\.0/"
-                          r"0000:[0-9a-f]{2}:%02x\.0$" % (port[2], port[3], slot))
-    pytest.fail(f"unexpected bus model {model} for {fmt_addr(address)}")
-
-
-def devices_at(block, pattern, vendor):
-    return [p for p, (v, _) in block.items() if pattern.match(p) and v == vendor]
-
 
 @pytest.fixture
 def new_guest(conn, guests, guest_files):
