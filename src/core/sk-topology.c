@@ -15,6 +15,7 @@ struct _SkTopology {
     char *machine;
     SkMachineInfo info;
     gboolean live;
+    int id; /* <domain id=...> of a running domain, else -1 */
     gboolean acpi;
     GPtrArray *controllers; /* SkController*, sorted by index */
     SkBus *buses;
@@ -515,6 +516,7 @@ sk_topology_new_from_doc(xmlDoc *doc, GError **error)
     topo->uuid = sk_node_text(sk_xml_child(root, "uuid"));
     id = sk_xml_get_prop(root, "id");
     topo->live = id != NULL && sk_xml_parse_uint(id, &id_value);
+    topo->id = topo->live ? (int)id_value : -1;
     topo->acpi = sk_xml_child(sk_xml_child(root, "features"), "acpi") != NULL;
     if (!sk_topology_detect_machine(topo, error))
         return NULL;
@@ -580,6 +582,19 @@ gboolean
 sk_topology_is_live(const SkTopology *topo)
 {
     return topo->live;
+}
+
+int
+sk_topology_get_id(const SkTopology *topo)
+{
+    return topo->id;
+}
+
+void
+sk_topology_occupy(SkTopology *topo, const SkPciAddr *addr)
+{
+    if (addr->bus < topo->n_buses && addr->slot < 32 && addr->function < 8)
+        topo->buses[addr->bus].functions[addr->slot] |= (guint8)(1u << addr->function);
 }
 
 gboolean

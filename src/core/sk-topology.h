@@ -74,6 +74,11 @@ const char *sk_topology_get_name(const SkTopology *topo);
 const char *sk_topology_get_uuid(const SkTopology *topo);
 /* TRUE when the XML is a running domain's (it carries <domain id=...>). */
 gboolean sk_topology_is_live(const SkTopology *topo);
+/* libvirt's id of the running domain (<domain id=...>), -1 for an inactive definition. */
+int sk_topology_get_id(const SkTopology *topo);
+/* Marks @addr as used, as a device attached there would: the free-slot counts follow. For a
+ * definition known to have changed that way, until it is read again. */
+void sk_topology_occupy(SkTopology *topo, const SkPciAddr *addr);
 /* <features><acpi/> present (needed for pci-root hotplug on pc). */
 gboolean sk_topology_has_acpi(const SkTopology *topo);
 

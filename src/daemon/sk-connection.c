@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "sk-error.h"
+#include "sk-virt.h"
 
 #define SK_RECONNECT_FIRST_MS 500
 #define SK_RECONNECT_MAX_MS 8000
@@ -36,13 +37,21 @@ struct _SkConnection {
 typedef struct {
     virConnectPtr conn;
     gint generation;
+    GHashTable *domains; /* uuid -> virDomainPtr on @conn: looked up once */
 } SkWorkerConn;
+
+static void
+sk_worker_domain_free(gpointer dom)
+{
+    virDomainFree(dom);
+}
 
 static void
 sk_worker_conn_free(gpointer data)
 {
     SkWorkerConn *wc = data;
 
+    g_hash_table_destroy(wc->domains);
     if (wc->conn)
         virConnectClose(wc->conn);
     g_free(wc);
@@ -63,6 +72,7 @@ sk_connection_worker(SkConnection *conn, GError **error)
         return wc->conn;
     wc = g_new0(SkWorkerConn, 1);
     wc->generation = generation;
+    wc->domains = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, sk_worker_domain_free);
     wc->conn = virConnectOpen(conn->uri);
     g_private_replace(&sk_worker_conn, wc);
     if (!wc->conn) {
@@ -74,6 +84,35 @@ sk_connection_worker(SkConnection *conn, GError **error)
     }
     virConnectSetKeepAlive(wc->conn, SK_KEEPALIVE_INTERVAL, SK_KEEPALIVE_COUNT);
     return wc->conn;
+}
+
+virDomainPtr
+sk_connection_worker_domain(SkConnection *conn, const char *uuid, GError **error)
+{
+    virConnectPtr c = sk_connection_worker(conn, error);
+    SkWorkerConn *wc = g_private_get(&sk_worker_conn);
+    virDomainPtr dom;
+
+    if (!c)
+        return NULL;
+    dom = g_hash_table_lookup(wc->domains, uuid);
+    if (!dom) {
+        dom = virDomainLookupByUUIDString(c, uuid);
+        if (!dom)
+            return sk_virt_set_error(error, NULL), NULL;
+        g_hash_table_insert(wc->domains, g_strdup(uuid), dom);
+    }
+    virDomainRef(dom);
+    return dom;
+}
+
+void
+sk_connection_worker_forget(const char *uuid)
+{
+    SkWorkerConn *wc = g_private_get(&sk_worker_conn);
+
+    if (wc)
+        g_hash_table_remove(wc->domains, uuid);
 }
 
 /* ---- libvirt's callbacks (main thread, through libvirt-glib) ---- */

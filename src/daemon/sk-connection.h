@@ -40,5 +40,11 @@ const char *sk_connection_get_error(SkConnection *conn);
 /* Worker thread: that thread's own connection, opened on first use and again after libvirtd
  * came back (a generation counter tells) or the connection died. Errors: Unavailable. */
 virConnectPtr sk_connection_worker(SkConnection *conn, GError **error);
+/* Worker thread: the domain with @uuid on that thread's connection (a new reference), looked
+ * up once per connection; libvirt checks that it still exists at the first real call. Errors:
+ * NoSuchDomain, Unavailable. */
+virDomainPtr sk_connection_worker_domain(SkConnection *conn, const char *uuid, GError **error);
+/* Worker thread: forgets @uuid's handle (the domain is gone). */
+void sk_connection_worker_forget(const char *uuid);
 
 G_END_DECLS

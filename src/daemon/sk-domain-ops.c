@@ -436,11 +436,12 @@ sk_ops_attach(SkSnapshot *snap, const SkRequest *req, SkResult *result, GError *
     }
     result->address = plan->has_address ? sk_pci_addr_format(&plan->address) : g_strdup("");
     result->device_xml = g_steal_pointer(&dev_xml);
-    /* libvirt changed what the flags say (and the persistent one for the controllers, which
-     * sk_ops_add_controllers read again already). */
-    if (!sk_snapshot_reread(snap, ctx.popts.live, ctx.popts.config, error))
-        return FALSE;
-    sk_snapshot_mark(snap, "read again");
+    result->live = ctx.popts.live;
+    result->config = ctx.popts.config;
+    /* The reply's facts: the device is where the plan put it. The definitions libvirt changed
+     * are read again after the reply (sk-service.c), before the spares are topped up. */
+    if (plan->has_address)
+        sk_snapshot_note_attach(snap, &plan->address, ctx.popts.live, ctx.popts.config);
     return TRUE;
 }
 

@@ -17,9 +17,11 @@ gboolean sk_ops_reconcile(SkSnapshot *snap, char **summary, GError **error);
 /* What an attach of @req->xml would do: fills @result's plan, device, live and config. */
 gboolean sk_ops_plan(SkSnapshot *snap, const SkRequest *req, SkResult *result, GError **error);
 
-/* Attaches with the planned explicit address: fills @result's device_xml and address. A refused
- * plan on a running guest still adds its controllers to the persistent definition, and the
- * NoFreeSlot error says so. */
+/* Attaches with the planned explicit address: fills @result's device_xml, address, and live
+ * and config: the definitions libvirt changed, which the snapshot shows with the device noted
+ * in place (sk_snapshot_note_attach) until the caller reads them again. A refused plan on a
+ * running guest still adds its controllers to the persistent definition, and the NoFreeSlot
+ * error says so. */
 gboolean sk_ops_attach(SkSnapshot *snap, const SkRequest *req, SkResult *result, GError **error);
 /* How a live detach waits for the guest to release the device: @removals counts the domain's
  * device-removed events so far; @wait blocks until that count differs from @seen or until

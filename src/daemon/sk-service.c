@@ -436,7 +436,10 @@ static void
 sk_job_attach(SkJob *job, SkSnapshot *snap)
 {
     g_autoptr(SkResult) result = sk_result_new(SK_REQUEST_ATTACH);
+    g_autoptr(GError) local = NULL;
     g_autofree char *message = NULL;
+    gboolean live;
+    gboolean config;
 
     if (!sk_ops_attach(snap, job->request, result, &job->error)) {
         if (g_error_matches(job->error, SK_ERROR, SK_ERROR_NO_FREE_SLOT))
@@ -451,10 +454,17 @@ sk_job_attach(SkJob *job, SkSnapshot *snap)
     }
     if (!job->result)
         return; /* a failed attach changed nothing there is to top up */
+    live = job->result->live;
+    config = job->result->config;
     /* The caller has its answer now; the spare it took is replaced before the domain's next
-     * job starts. */
+     * job starts, on the definitions as libvirt has them now. */
     sk_job_hand_over(job, snap, FALSE);
     sk_snapshot_mark(snap, "reply");
+    if (!sk_snapshot_reread(snap, live, config, &local)) {
+        g_warning("domain %s: cannot read it again after the attach: %s", sk_snapshot_name(snap),
+                  local->message);
+        return;
+    }
     sk_job_reconcile(job, snap, NULL);
 }
 
@@ -562,19 +572,17 @@ sk_service_worker(gpointer data, gpointer user_data)
     g_autoptr(virDomain) dom = NULL;
     g_autoptr(SkSnapshot) snap = NULL;
     gint64 started = g_get_monotonic_time();
-    virConnectPtr conn = sk_connection_worker(service->conn, &error);
-
     gint64 looked_up;
+    virConnectPtr conn;
 
-    if (conn)
-        dom = virDomainLookupByUUIDString(conn, job->entry->uuid);
-    if (conn && !dom)
-        sk_virt_set_error(&error, NULL);
+    dom = sk_connection_worker_domain(service->conn, job->entry->uuid, &error);
+    conn = dom ? virDomainGetConnect(dom) : NULL;
     looked_up = g_get_monotonic_time();
     if (dom)
         snap = sk_snapshot_read(dom, &service->config, service->host, &error);
     if (!snap) {
         if (g_error_matches(error, SK_ERROR, SK_ERROR_NO_SUCH_DOMAIN)) {
+            sk_connection_worker_forget(job->entry->uuid);
             job->gone = TRUE;
             g_clear_error(&error);
             g_set_error(&error, SK_ERROR, SK_ERROR_NO_SUCH_DOMAIN, "domain '%s' no longer exists",
@@ -600,8 +608,10 @@ sk_service_worker(gpointer data, gpointer user_data)
         g_clear_error(&job->error);
         job->error = lost;
     }
-    if (g_error_matches(job->error, SK_ERROR, SK_ERROR_NO_SUCH_DOMAIN))
+    if (g_error_matches(job->error, SK_ERROR, SK_ERROR_NO_SUCH_DOMAIN)) {
         job->gone = TRUE;
+        sk_connection_worker_forget(job->entry->uuid);
+    }
     g_debug("domain %s: %s job: waited %.1f ms, lookup %.1f ms, %s; %.1f ms in all",
             sk_snapshot_name(snap),
             job->kind == SK_JOB_REQUEST   ? sk_request_kind_to_verb(job->request->kind)

@@ -89,7 +89,18 @@ sk_snapshot_update(SkSnapshot *snap, SkDefinition *main_def)
     if (snap->main)
         snap->machine = *sk_topology_get_machine_info(snap->main);
     snap->machine.host = host;
+    info->id = snap->live ? sk_topology_get_id(snap->live) : -1;
     sk_domain_info_fill(info, snap->config, snap->live, snap->persistent, snap->md);
+}
+
+void
+sk_snapshot_note_attach(SkSnapshot *snap, const SkPciAddr *addr, gboolean live, gboolean persistent)
+{
+    if (live && snap->live)
+        sk_topology_occupy(snap->live, addr);
+    if (persistent && snap->persistent)
+        sk_topology_occupy(snap->persistent, addr);
+    sk_snapshot_update(snap, NULL);
 }
 
 static gboolean
@@ -107,7 +118,6 @@ sk_snapshot_read_state(SkSnapshot *snap, GError **error)
     g_free(snap->info->state);
     snap->info->state = g_strdup(sk_virt_state_to_string(state));
     snap->info->active = state != VIR_DOMAIN_SHUTOFF && state != VIR_DOMAIN_NOSTATE;
-    snap->info->id = snap->info->active ? (int)virDomainGetID(snap->dom) : -1;
     snap->info->persistent = persistent == 1;
     return TRUE;
 }

@@ -41,6 +41,11 @@ gboolean sk_snapshot_reread(SkSnapshot *snap, gboolean live, gboolean persistent
 void sk_snapshot_free(SkSnapshot *snap);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SkSnapshot, sk_snapshot_free)
 
+/* A device was attached at @addr (libvirt placed it exactly there: the address was explicit)
+ * in the running and/or persistent definition: the facts follow at once, without reading the
+ * definitions again - which the job then does anyway before it plans anything else. */
+void sk_snapshot_note_attach(SkSnapshot *snap, const SkPciAddr *addr, gboolean live,
+                             gboolean persistent);
 /* Notes in the timeline that @what took the time since the last mark (for --verbose). */
 void sk_snapshot_mark(SkSnapshot *snap, const char *what);
 

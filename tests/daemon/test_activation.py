@@ -36,6 +36,9 @@ Exec={wrapper}
 """
 
 TRIES = 10
+# Domains the service must read before it may answer: enough that a service answering before
+# it has read them (or announcing them before) is caught, not by luck.
+CROWD = 60
 
 
 @pytest.fixture(scope="module")
@@ -91,6 +94,13 @@ def stop_activated(bus):
 
 
 @pytest.fixture(scope="module")
+def crowd(domains):
+    """Shut-off domains the service lists but leaves alone (managed=no)."""
+    return [domains.new_q35(f"crowd{i}", policy={"managed": "no"}).name()
+            for i in range(CROWD)]
+
+
+@pytest.fixture(scope="module")
 def guest(domains, bus, workdir):
     """A running managed guest whose spares a first (ordinary) service has settled."""
     svc = skdaemon.Service(bus, workdir)
@@ -105,7 +115,7 @@ def guest(domains, bus, workdir):
     return dom
 
 
-def test_first_answer_is_libvirts(activation, guest):
+def test_first_answer_is_libvirts(activation, guest, crowd):
     cli = os.environ.get("SLOTKEEPER")
     if not cli or not os.access(cli, os.X_OK):
         skdaemon.unavailable("SLOTKEEPER is not set to the built CLI")
@@ -117,6 +127,9 @@ def test_first_answer_is_libvirts(activation, guest):
         assert proc.returncode == 0, f"try {attempt}: {proc.stderr}"
         listed = {d["name"]: d for d in json.loads(proc.stdout)}
         assert guest.name() in listed, f"try {attempt}: {sorted(listed)}"
+        missing = [name for name in crowd if name not in listed]
+        assert not missing, f"try {attempt}: the first answer lacks {len(missing)} domains"
+        assert all(listed[name]["state"] == "shut-off" for name in crowd), attempt
         mine = listed[guest.name()]
         live, config = live_xml(guest), inactive_xml(guest)
         assert mine["state"] == "running" and mine["active"] is True, (attempt, mine)
