@@ -160,9 +160,13 @@ run_suites() {
 
     note "package: build the .deb, lint, install, smoke test, upgrade, remove, purge"
     # The booting test guest is the one the integration and daemon suites of build-asan/ built.
+    # 77: something was skipped (outside CI); the summary counts that from the JUnit XML.
+    local status=0
     SK_GUEST_CACHE="$root/build-asan/guest-cache" \
-        tests/package/run.sh --junitxml="$root/${junit_logs[0]}" ||
+        tests/package/run.sh --junitxml="$root/${junit_logs[0]}" || status=$?
+    if [ "$status" -ne 0 ] && [ "$status" -ne 77 ]; then
         check_junit "${junit_logs[0]}" "tests/package/run.sh"
+    fi
 
     note "fuzzing: each libFuzzer target for ${SK_FUZZ_SECONDS:-60}s"
     scripts/fuzz.sh "${SK_FUZZ_SECONDS:-60}" || fail_step "scripts/fuzz.sh"

@@ -12,7 +12,8 @@
 #   --installed   only the smoke tests, on the package installed on this host (autopkgtest)
 #
 # Without systemd running a system bus, pytest runs in a private mount namespace where the
-# test starts Debian's system bus on a tmpfs over /run/dbus (see test_package.py).
+# test starts Debian's system bus on a tmpfs over /run/dbus (see test_package.py). Exit status:
+# pytest's, 77 when something was skipped (outside CI) and nothing failed.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -37,8 +38,9 @@ esac
 
 [ "$(id -u)" -eq 0 ] || die "run as root: the test installs and purges the package"
 
-# -rA: the output of passed tests too (lintian's informational tags, slotkeeper list).
-pytest_args=(-v -rA --durations=0 -p no:cacheprovider --rootdir "$here")
+# As meson runs the other suites (tests/pytest.ini puts tests/lib on the path); -rA: the output
+# of passed tests too (lintian's informational tags, slotkeeper list).
+pytest_args=(-c "$root/tests/pytest.ini" --rootdir "$root/tests" -v -rA --durations=0)
 case $mode in
 build)
     "$root/scripts/build-deb.sh" || die "building the package failed"

@@ -28,25 +28,20 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 
 import pytest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
-# The booting test guest of the benchmarks (tests/guest via bench/guest.py); skbench puts
-# tests/daemon and tests/integration on the path for the rest.
-sys.path.insert(0, os.path.join(ROOT, "bench"))
-
-import guest as skguest  # noqa: E402
-import skdaemon  # noqa: E402
-import sktest  # noqa: E402
-from skauth import settled  # noqa: E402
-from skdaemon import BUS_NAME, MANAGER_IFACE, MANAGER_PATH  # noqa: E402
-from test_guest_sees_device import (HOTPLUG_TIMEOUT, VIRTIO_VENDOR,  # noqa: E402
-                                    SerialLog, devices_at, sysfs_path)
+import skguest
+import sklibvirt
+import skoptin
+import skpci
+import skxml
+from skbus import gio
+from sknames import BUS_NAME, MANAGER_IFACE, MANAGER_PATH, PROPERTIES_IFACE
+from skrequire import unavailable
+from skservice import settled
 
 PACKAGE = "slotkeeper"
 DEB_DIR = os.environ.get("SK_DEB_DIR")
@@ -175,7 +170,7 @@ class SystemBus:
         if os.environ.get("SK_PACKAGE_HOST_MNT_NS"):
             self._start_private()
         elif not os.path.exists("/run/systemd/system") or not os.path.exists(self.SOCKET):
-            sktest.unavailable("no system bus run by systemd here, and not started by "
+            unavailable("no system bus run by systemd here, and not started by "
                                "tests/package/run.sh (which starts one in a private mount "
                                "namespace)")
 
@@ -204,7 +199,7 @@ class SystemBus:
 
     def conn(self):
         if self._conn is None:
-            Gio, _ = skdaemon.gio()
+            Gio, _ = gio()
             self._conn = Gio.bus_get_sync(Gio.BusType.SYSTEM, None)
             self._conn.set_exit_on_close(False)
         return self._conn
@@ -215,7 +210,7 @@ class SystemBus:
                                      None).unpack()
 
     def bus_call(self, method, *args):
-        _, GLib = skdaemon.gio()
+        _, GLib = gio()
         sig = "(" + "s" * len(args) + ")"
         return self.call("org.freedesktop.DBus", "/org/freedesktop/DBus",
                          "org.freedesktop.DBus", method, GLib.Variant(sig, args) if args else None)
@@ -267,14 +262,14 @@ def system_bus():
 
 def service_pid(bus):
     """slotkeeperd's pid, starting it by a D-Bus call to its name if it is not running."""
-    version = bus.call(BUS_NAME, MANAGER_PATH, "org.freedesktop.DBus.Properties", "Get",
+    version = bus.call(BUS_NAME, MANAGER_PATH, PROPERTIES_IFACE, "Get",
                        _variant("(ss)", (MANAGER_IFACE, "Version")))[0]
     assert version, "slotkeeperd answered without a version"
     return bus.owner_pid(BUS_NAME)
 
 
 def _variant(sig, value):
-    _, GLib = skdaemon.gio()
+    _, GLib = gio()
     return GLib.Variant(sig, value)
 
 
@@ -312,7 +307,7 @@ class Debs:
 @pytest.fixture(scope="module")
 def debs():
     if not DEB_DIR:
-        sktest.unavailable("SK_DEB_DIR is not set: no built package to install")
+        unavailable("SK_DEB_DIR is not set: no built package to install")
     return Debs(DEB_DIR)
 
 
@@ -374,32 +369,35 @@ def service_config(installed):
             f.write(original)
 
 
-@pytest.fixture(scope="module")
-def conn():
-    c = sktest.open_libvirt()
-    skguest.remove_stale(c)
-    yield c
-    c.close()
+class Guest:
+    """The booting test guest (skguest), opted into the service's management by its metadata
+    (the installed config says manage=false here)."""
+
+    def __init__(self, domains, files):
+        self.name = domains.prefix + "guest"
+        self.serial = skguest.SerialLog(os.path.join(files, "guest.log"))
+        self.dom = domains.define(skguest.guest_xml(self.name, files, self.serial.path,
+                                                   metadata=skoptin.metadata(isolated=True)))
+
+    def boot(self):
+        self.dom.create()
+        self.serial.wait(lambda block: block, skguest.BOOT_TIMEOUT, "the guest's PCI devices")
 
 
 @pytest.fixture(scope="module")
-def guest_files():
-    try:
-        path = skguest.guest_files()
-    except subprocess.CalledProcessError as e:
-        sktest.unavailable(f"cannot build the test guest: {e.stderr}")
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
+def domains(conn):
+    """The domains this module defines (skpkg-<pid>-...), stale ones of dead runs removed."""
+    yield from sklibvirt.domains_for_fixture(conn, "skpkg-")
 
 
 @pytest.fixture
-def guest(conn, guest_files):
-    """The booting test guest (managed through its metadata), removed after the test so that
-    its definition is gone before the purge test looks at /etc."""
-    sktest.require_emulator(conn, "x86_64", "q35")
-    g = skguest.Guest(conn, guest_files, "package")
+def guest(conn, domains, guest_files):
+    """The test guest, removed after the test so that its definition is gone before the purge
+    test looks at /etc."""
+    sklibvirt.require_emulator(conn, "x86_64", "q35")
+    g = Guest(domains, guest_files)
     yield g
-    g.remove()
+    domains.remove(g.name)
 
 
 # ---- the tests, in order ---------------------------------------------------------------------
@@ -440,8 +438,8 @@ def test_smoke_activation(installed, service_config, system_bus):
     bus = system_bus
     assert bus.owner_pid(BUS_NAME) is None, "slotkeeperd runs before anything asked for it"
     assert BUS_NAME in bus.bus_call("ListActivatableNames")[0]
-    get = "org.freedesktop.DBus.Properties"
-    _, GLib = skdaemon.gio()
+    get = PROPERTIES_IFACE
+    _, GLib = gio()
     try:
         version = bus.call(BUS_NAME, MANAGER_PATH, get, "Get",
                            _variant("(ss)", (MANAGER_IFACE, "Version")))[0]
@@ -470,26 +468,26 @@ def test_smoke_list_and_attach(installed, service_config, system_bus, guest):
     assert line, f"slotkeeper list does not show {guest.name}:\n{res.stdout}"
     print(res.stdout)
 
-    free = skdaemon.free_ports(skdaemon.live_xml(dom))
-    assert len(free) >= skdaemon.SPARE_PORTS, f"the booted guest has free root ports {free}"
+    free = skpci.free_ports(sklibvirt.live_xml(dom))
+    assert len(free) >= skpci.SPARE_PORTS, f"the booted guest has free root ports {free}"
     mac = "52:54:00:5c:0d:eb"
     fd, device = tempfile.mkstemp(prefix="sk-package-nic-", suffix=".xml")
     with os.fdopen(fd, "w") as f:
-        f.write(sktest.nic("virtio", mac))
+        f.write(skxml.nic("virtio", mac))
     try:
         res = run([CLI, "attach-device", guest.name, device, "--live", "--config"])
     finally:
         os.unlink(device)
     assert res.returncode == 0, f"attach-device failed: {res.stderr}\n{res.stdout}"
-    live = skdaemon.device_address(skdaemon.live_xml(dom), mac)
+    live = skpci.device_address(sklibvirt.live_xml(dom), mac)
     assert live, "the NIC is not in the running definition"
-    assert skdaemon.device_address(skdaemon.inactive_xml(dom), mac) == live, \
+    assert skpci.device_address(sklibvirt.inactive_xml(dom), mac) == live, \
         "the persistent definition has the NIC at another address"
-    topo = sktest.Topology(skdaemon.live_xml(dom))
+    topo = skpci.Topology(sklibvirt.live_xml(dom))
     assert topo.model(live[1]) == "pcie-root-port", topo.model(live[1])
-    pattern = sysfs_path(topo, live)
-    SerialLog(guest.serial).wait(lambda b: devices_at(b, pattern, VIRTIO_VENDOR), HOTPLUG_TIMEOUT,
-             f"the hotplugged virtio NIC at {pattern.pattern}")
+    pattern = skguest.sysfs_path(topo, live)
+    guest.serial.wait(lambda b: skguest.devices_at(b, pattern, skguest.VIRTIO_VENDOR),
+                      skguest.HOTPLUG_TIMEOUT, f"the hotplugged virtio NIC at {pattern.pattern}")
 
 
 def test_reinstall_and_upgrade_keep_config(lifecycle, debs, service_config, system_bus):
