@@ -3,7 +3,9 @@
 # test packages and, unless --packages-only, starts virtlogd + libvirtd when none is running
 # (no systemd needed) and waits until qemu:///system answers. Idempotent; run as root.
 #
-#   scripts/setup-host.sh [--packages-only] [--timeout SECONDS]
+#   scripts/setup-host.sh [--packages-only | --no-packages] [--timeout SECONDS]
+#
+# --no-packages only starts libvirtd (the autopkgtest of debian/tests installs its own).
 set -euo pipefail
 
 build_packages=(
@@ -16,17 +18,22 @@ runtime_packages=(
     qemu-system-x86 qemu-system-arm qemu-utils virtinst python3-libvirt python3-gi
     python3-pytest python3-lxml dbus busybox-static cpio polkitd
 )
+# Building, linting and testing the Debian package (scripts/build-deb.sh, tests/package);
+# its other build dependencies are in build_packages (debian/control has the list).
+package_build_packages=(debhelper dpkg-dev lintian)
 uri=qemu:///system
 packages_only=false
+packages=true
 timeout=120
 
 usage() {
-    sed -n '2,6s/^# \{0,1\}//p' "$0"
+    sed -n '2,8s/^# \{0,1\}//p' "$0"
 }
 
 while [ $# -gt 0 ]; do
     case $1 in
     --packages-only) packages_only=true ;;
+    --no-packages) packages=false ;;
     --timeout)
         timeout=${2:?--timeout needs a value}
         shift
@@ -65,7 +72,8 @@ missing_packages() {
 
 install_packages() {
     local missing
-    mapfile -t missing < <(missing_packages "${build_packages[@]}" "${runtime_packages[@]}")
+    mapfile -t missing < <(missing_packages "${build_packages[@]}" "${runtime_packages[@]}" \
+        "${package_build_packages[@]}")
     if [ ${#missing[@]} -eq 0 ]; then
         say "all packages present"
         return
@@ -79,7 +87,8 @@ install_packages() {
     say "installing: ${missing[*]}"
     apt-get update -q
     apt-get install -y -q "${dpkg_opts[@]}" "${missing[@]}"
-    mapfile -t missing < <(missing_packages "${build_packages[@]}" "${runtime_packages[@]}")
+    mapfile -t missing < <(missing_packages "${build_packages[@]}" "${runtime_packages[@]}" \
+        "${package_build_packages[@]}")
     [ ${#missing[@]} -eq 0 ] || die "still not installed: ${missing[*]}"
 }
 
@@ -158,7 +167,9 @@ start_libvirtd() {
     say "libvirtd answers on $uri"
 }
 
-install_packages
+if $packages; then
+    install_packages
+fi
 if ! $packages_only; then
     start_libvirtd
 fi

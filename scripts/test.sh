@@ -3,9 +3,11 @@
 # build/ (warnings are errors under CI) and runs there the suites that need no libvirtd plus
 # the service under valgrind; builds build-asan/ with ASan+UBSan and runs every other suite
 # there (unit, style, cli, install, integration, daemon: the service itself runs sanitized);
-# then runs the fuzzers for a bounded time (SK_FUZZ_SECONDS, default 60, per target).
+# builds the Debian package and tests it installed (tests/package/run.sh); then runs the
+# fuzzers for a bounded time (SK_FUZZ_SECONDS, default 60, per target).
 # The last line is "N passed, N failed, N skipped",
-# counted from meson's test logs; the exit status is non-zero when anything failed.
+# counted from meson's test logs and the package test's JUnit XML; the exit status is
+# non-zero when anything failed.
 #
 #   scripts/test.sh            (CI=true: integration tests fail instead of skipping)
 set -uo pipefail
@@ -13,6 +15,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 builds=(build build-asan)
+# pytest's JUnit XML of the tests that run outside meson.
+junit_logs=(build-deb/test-package.xml)
 step_failures=0
 
 note() {
@@ -24,7 +28,23 @@ fail_step() {
     step_failures=$((step_failures + 1))
 }
 
-# Meson's testlog.json has one JSON object per test; count the "result" values of all builds.
+# "passed failed skipped" of a JUnit XML file: a <testcase> failed when it holds a <failure> or
+# an <error> (a fixture's teardown may add one to a passed test), else skipped when it holds a
+# <skipped>.
+junit_counts() {
+    /usr/bin/python3 -c '
+import sys
+import xml.etree.ElementTree as ET
+counts = [0, 0, 0]
+for case in ET.parse(sys.argv[1]).iter("testcase"):
+    tags = {child.tag for child in case}
+    counts[1 if tags & {"failure", "error"} else 2 if "skipped" in tags else 0] += 1
+print(*counts)
+' "$1"
+}
+
+# Meson's testlog.json has one JSON object per test; count the "result" values of all builds,
+# and the test cases of the JUnit logs.
 summary() {
     local passed=0 failed=0 skipped=0 result dir log
     for dir in "${builds[@]}"; do
@@ -37,6 +57,17 @@ summary() {
             *) failed=$((failed + 1)) ;;
             esac
         done < <(grep -o '"result": *"[A-Z]*"' "$log" | sed 's/.*"\([A-Z]*\)"$/\1/')
+    done
+    local counts p f s
+    for log in "${junit_logs[@]}"; do
+        [ -f "$root/$log" ] || continue
+        if ! counts=$(junit_counts "$root/$log"); then
+            echo "test.sh: cannot read $log" >&2
+            failed=$((failed + 1))
+            continue
+        fi
+        read -r p f s <<<"$counts"
+        passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
     done
     failed=$((failed + step_failures))
     echo "$passed passed, $failed failed, $skipped skipped"
@@ -51,6 +82,9 @@ fi
 # A stale log from an earlier run must not be counted if this run stops before its tests.
 for dir in "${builds[@]}"; do
     rm -f "$root/$dir/meson-logs/testlog.json"
+done
+for log in "${junit_logs[@]}"; do
+    rm -f "$root/$log"
 done
 
 integration=auto
@@ -67,6 +101,17 @@ check_log() {
     if ! grep -q '"result": *"\(FAIL\|ERROR\|TIMEOUT\|UNEXPECTEDPASS\)"' "$log" 2>/dev/null; then
         fail_step "meson test in $1/"
     fi
+}
+
+# After a failed step that writes JUnit XML: as check_log, a failure that no test case records
+# (the package did not build, pytest did not start) counts as one.
+check_junit() {
+    local counts f
+    if counts=$(junit_counts "$root/$1" 2>/dev/null); then
+        f=$(echo "$counts" | cut -d' ' -f2)
+        [ "$f" -gt 0 ] && return
+    fi
+    fail_step "$2"
 }
 
 # configure DIR [meson options...]: set up DIR, or reconfigure it with the same options.
@@ -112,6 +157,16 @@ run_suites() {
     # UBSan only prints by default: make each report fail the test that caused it.
     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
         meson test -C build-asan --print-errorlogs || check_log build-asan
+
+    note "package: build the .deb, lint, install, smoke test, upgrade, remove, purge"
+    # The booting test guest is the one the integration and daemon suites of build-asan/ built.
+    # 77: something was skipped (outside CI); the summary counts that from the JUnit XML.
+    local status=0
+    SK_GUEST_CACHE="$root/build-asan/guest-cache" \
+        tests/package/run.sh --junitxml="$root/${junit_logs[0]}" || status=$?
+    if [ "$status" -ne 0 ] && [ "$status" -ne 77 ]; then
+        check_junit "${junit_logs[0]}" "tests/package/run.sh"
+    fi
 
     note "fuzzing: each libFuzzer target for ${SK_FUZZ_SECONDS:-60}s"
     scripts/fuzz.sh "${SK_FUZZ_SECONDS:-60}" || fail_step "scripts/fuzz.sh"
