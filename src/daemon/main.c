@@ -223,6 +223,15 @@ main(int argc, char **argv)
         return 2;
     }
 
+    /* Accepted, as a default for every architecture, but said: x86_64 guests keep fewer. */
+    if (config.policy.spare_ports > sk_policy_root_port_cap(&config.policy, "x86_64"))
+        g_warning("%s: spare-ports=%u is more than the %u root ports an x86_64 guest may have "
+                  "(root-port-cap): such guests keep at most %u spares, and their SparePorts "
+                  "property says so",
+                  args.config_path ? args.config_path : SK_CONFIG_DEFAULT_PATH,
+                  config.policy.spare_ports, sk_policy_root_port_cap(&config.policy, "x86_64"),
+                  sk_policy_root_port_cap(&config.policy, "x86_64"));
+
     /* libxml2 wants its globals set up on the main thread before workers parse XML. */
     xmlInitParser();
     /* libvirt's events on the GLib main loop: register before the first connection. */
