@@ -79,7 +79,8 @@ struct _SkJob {
     /* Worker results, handed to the main thread by sk_job_hand_over(). */
     SkResult *result;
     GError *error;
-    SkDomainInfo *info; /* the facts after the job (or after its first part) */
+    SkDomainInfo *info;  /* the facts after the job (or after its first part) */
+    SkDomainInfo *known; /* a request's: the facts when it started (main thread's copy) */
     gboolean gone;
     GPtrArray *events; /* SkServiceEvent*, owned copies */
     gboolean done;     /* FALSE: a reply ahead of the job's end; it goes on */
@@ -143,6 +144,7 @@ sk_job_free(SkJob *job)
     g_clear_pointer(&job->result, sk_result_free);
     g_clear_error(&job->error);
     g_clear_pointer(&job->info, sk_domain_info_free);
+    g_clear_pointer(&job->known, sk_domain_info_free);
     g_clear_pointer(&job->events, g_ptr_array_unref);
     sk_entry_unref(job->entry);
     g_free(job);
@@ -579,7 +581,7 @@ sk_service_worker(gpointer data, gpointer user_data)
     conn = dom ? virDomainGetConnect(dom) : NULL;
     looked_up = g_get_monotonic_time();
     if (dom)
-        snap = sk_snapshot_read(dom, &service->config, service->host, &error);
+        snap = sk_snapshot_read(dom, &service->config, service->host, job->known, &error);
     if (!snap) {
         if (g_error_matches(error, SK_ERROR, SK_ERROR_NO_SUCH_DOMAIN)) {
             sk_connection_worker_forget(job->entry->uuid);
@@ -654,6 +656,9 @@ sk_service_run_next(SkEntry *entry)
             break;
         }
         entry->busy = TRUE;
+        /* Requests are the latency that callers see; reconciles read the state afresh. */
+        if (job->kind == SK_JOB_REQUEST && entry->info)
+            job->known = sk_domain_info_copy(entry->info);
         g_thread_pool_push(service->pool, job, NULL);
     }
 }

@@ -163,7 +163,8 @@ sk_snapshot_mark(SkSnapshot *snap, const char *what)
 }
 
 SkSnapshot *
-sk_snapshot_read(virDomainPtr dom, const SkConfig *config, const SkHostPci *host, GError **error)
+sk_snapshot_read(virDomainPtr dom, const SkConfig *config, const SkHostPci *host,
+                 const SkDomainInfo *known, GError **error)
 {
     g_autoptr(SkSnapshot) snap = g_new0(SkSnapshot, 1);
     char uuid[VIR_UUID_STRING_BUFLEN];
@@ -178,6 +179,20 @@ sk_snapshot_read(virDomainPtr dom, const SkConfig *config, const SkHostPci *host
     snap->info->name = g_strdup(virDomainGetName(dom));
     if (virDomainGetUUIDString(dom, uuid) == 0)
         snap->info->uuid = g_strdup(uuid);
+    if (known && known->active && known->persistent && known->state) {
+        /* The state the service last saw saves two calls on the request path; a running
+         * definition with an id confirms it. Anything else (stopped or undefined meanwhile,
+         * no PCI machine to tell) is read again the long way. */
+        snap->info->state = g_strdup(known->state);
+        snap->info->active = TRUE;
+        snap->info->persistent = TRUE;
+        if (!sk_snapshot_reread(snap, TRUE, TRUE, error))
+            return NULL;
+        if (snap->live) {
+            sk_snapshot_mark(snap, "read");
+            return g_steal_pointer(&snap);
+        }
+    }
     if (!sk_snapshot_read_state(snap, error))
         return NULL;
     sk_snapshot_mark(snap, "state");

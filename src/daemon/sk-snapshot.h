@@ -30,11 +30,13 @@ typedef struct {
     gint64 last_mark;
 } SkSnapshot;
 
-/* Reads @dom's state and each definition it has, once. Errors: SK_ERROR (NoSuchDomain,
- * Unavailable, ...). A definition slotkeeper cannot model (no PCI machine) is no error: the
- * snapshot has no topologies then and info->pci_machine is FALSE. */
+/* Reads @dom's state and each definition it has, once. @known (nullable): the facts the service
+ * last had; a running persistent domain's state is then taken from them once its running
+ * definition confirms it. Errors: SK_ERROR (NoSuchDomain, Unavailable, ...). A definition
+ * slotkeeper cannot model (no PCI machine) is no error: the snapshot has no topologies then and
+ * info->pci_machine is FALSE. */
 SkSnapshot *sk_snapshot_read(virDomainPtr dom, const SkConfig *config, const SkHostPci *host,
-                             GError **error);
+                             const SkDomainInfo *known, GError **error);
 /* Reads again what libvirt changed: the running and/or the persistent definition (not the
  * state: a job changes definitions, not whether the domain runs). */
 gboolean sk_snapshot_reread(SkSnapshot *snap, gboolean live, gboolean persistent, GError **error);
