@@ -22,10 +22,11 @@ runtime_packages=(
 # its other build dependencies are in build_packages (debian/control has the list).
 package_build_packages=(debhelper dpkg-dev lintian)
 # The Cockpit page's browser test (tests/cockpit): a real web console (cockpit-ws + bridge,
-# and cockpit-system for the shell whose menu lists the page) and Debian's chromium, which
-# playwright-core (npm, installed by the test from tests/cockpit/package-lock.json) drives.
+# cockpit-system for the shell whose menu lists the page, cockpit-machines whose "Virtual
+# machines" entry it follows) and Debian's chromium, which playwright-core (npm, installed by
+# the test from tests/cockpit/package-lock.json) drives.
 cockpit_packages=(
-    cockpit-ws cockpit-bridge cockpit-system chromium
+    cockpit-ws cockpit-bridge cockpit-system cockpit-machines chromium
 )
 uri=qemu:///system
 packages_only=false
