@@ -494,6 +494,25 @@ def test_rtl8139_refusal_in_service_words(page, guest):
     not_reloaded(page)
 
 
+def test_service_stop_and_start_followed(page, guest, service):
+    """slotkeeperd stops: the page says so and shows nothing it told before; it starts again:
+    the page connects to the new instance by itself (the bus's NameOwnerChanged, no polling)
+    and shows the guest and its tree again, without reload."""
+    dom, _ = guest
+    with timed("service stopped: the page says so"):
+        service.stop()
+        wait_page(page, """() => document.querySelector("[data-sk=no-service]") !== null &&
+            document.querySelectorAll("[data-sk=domain-row]").length === 0""", None, "no service")
+    with timed("service started: the page shows the guest again"):
+        service.start()
+        wait_page(page, f"""() => document.querySelector("{row(dom.name())}") !== null &&
+            document.querySelector("[data-sk=no-service]") === null &&
+            document.querySelector("[data-sk=tree]") !== null""", None, "the guest again",
+                  timeout=SETTLE * 1000)
+    wait_counts_equal_libvirt(page, dom)
+    not_reloaded(page)
+
+
 def set_style(b, style):
     """What Cockpit's shell does when the user picks a style: localStorage "shell:style" and a
     "cockpit-style" event to the page."""

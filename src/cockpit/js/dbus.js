@@ -57,46 +57,105 @@ export class CallError extends Error {
 export class SlotKeeper extends EventTarget {
     constructor() {
         super();
+        this.owner = undefined; /* undefined: not known yet; null: no service */
+        this.closed = null;
+        this.connect();
+    }
+
+    /* A client of the service's name with its proxies. cockpit-bridge fills the proxies when
+     * the watch starts; a service that appears (or is restarted) later is seen as a new owner
+     * of the name, and then the page connects anew, so that the bridge asks the new instance
+     * for its objects. */
+    connect() {
+        const old = this.client;
+        if (old)
+            old.close();
         /* superuser "try": with administrative access unlocked the calls go through the root
          * bridge (polkit then allows them); without it through the user's own bridge, where
          * reads work and changes are refused by polkit. */
-        this.client = cockpit.dbus(BUS_NAME, { bus: "system", superuser: "try" });
-        this.owner = undefined; /* undefined: not known yet; null: no service */
+        const client = cockpit.dbus(BUS_NAME, { bus: "system", superuser: "try" });
+        this.client = client;
         this.closed = null;
+        const current = () => this.client === client;
 
-        this.client.addEventListener("owner", (event, owner) => {
-            const restarted = this.owner && owner && owner !== this.owner;
+        client.addEventListener("owner", (event, owner) => {
+            if (!current())
+                return;
+            const before = this.owner;
             this.owner = owner;
-            this.dispatchEvent(new CustomEvent("owner", { detail: { owner, restarted } }));
+            if (owner && before !== undefined && owner !== before) {
+                /* the service appeared or was restarted: its objects are new */
+                this.connect();
+                this.owner = owner;
+                this.dispatchEvent(new CustomEvent("owner", { detail: { owner, restarted: true } }));
+                return;
+            }
+            this.dispatchEvent(new CustomEvent("owner", { detail: { owner, restarted: false } }));
         });
-        this.client.addEventListener("close", (event, options) => {
+        client.addEventListener("close", (event, options) => {
+            if (!current())
+                return;
+            if (options && options.problem === "not-found") {
+                /* no service when the page opened (and D-Bus activation did not start one):
+                 * the bridge closes the channel; connect again when the name gets an owner */
+                this.owner = null;
+                this.watchName();
+                this.dispatchEvent(new CustomEvent("owner", { detail: { owner: null, restarted: false } }));
+                return;
+            }
             this.closed = options || { problem: "disconnected" };
             this.dispatchEvent(new CustomEvent("close", { detail: this.closed }));
         });
 
-        this.manager = this.client.proxy(MANAGER_IFACE, MANAGER_PATH);
-        this.manager.addEventListener("changed", () => this.dispatchEvent(new Event("manager")));
+        this.manager = client.proxy(MANAGER_IFACE, MANAGER_PATH);
+        this.manager.addEventListener("changed", () => {
+            if (current())
+                this.dispatchEvent(new Event("manager"));
+        });
 
-        this.domains = this.client.proxies(DOMAIN_IFACE, MANAGER_PATH);
+        this.domains = client.proxies(DOMAIN_IFACE, MANAGER_PATH);
         for (const what of ["added", "changed", "removed"]) {
             this.domains.addEventListener(what, (event, proxy) => {
-                this.dispatchEvent(new CustomEvent("domain", { detail: { what, path: proxy.path } }));
+                if (current())
+                    this.dispatchEvent(new CustomEvent("domain", { detail: { what, path: proxy.path } }));
             });
         }
-        this.domains.wait(() => this.dispatchEvent(new Event("domains-ready")));
+        this.domains.wait(() => {
+            if (current())
+                this.dispatchEvent(new Event("domains-ready"));
+        });
 
-        this.client.subscribe({ path: MANAGER_PATH, interface: MANAGER_IFACE, member: "Event" },
-                              (path, iface, member, args) => {
-                                  const [kind, details] = args;
-                                  this.dispatchEvent(new CustomEvent("service-event", {
-                                      detail: { kind, details: unwrap(details), time: new Date() },
-                                  }));
-                              });
+        client.subscribe({ path: MANAGER_PATH, interface: MANAGER_IFACE, member: "Event" },
+                         (path, iface, member, args) => {
+                             if (!current())
+                                 return;
+                             const [kind, details] = args;
+                             this.dispatchEvent(new CustomEvent("service-event", {
+                                 detail: { kind, details: unwrap(details), time: new Date() },
+                             }));
+                         });
+    }
+
+    /* Waits, without polling, for the service's name to get an owner: the bus's own
+     * NameOwnerChanged signal. */
+    watchName() {
+        if (this.nameWatch)
+            return;
+        const bus = cockpit.dbus("org.freedesktop.DBus", { bus: "system" });
+        this.nameWatch = bus.subscribe({
+            path: "/org/freedesktop/DBus", interface: "org.freedesktop.DBus",
+            member: "NameOwnerChanged", arg0: BUS_NAME,
+        }, (path, iface, member, [name, oldOwner, newOwner]) => {
+            if (name === BUS_NAME && newOwner && this.owner === null)
+                this.connect();
+        });
     }
 
     /* Every Domain object, by path: {path, Name, State, ...} (a snapshot). */
     domainList() {
         const out = [];
+        if (this.owner === null)
+            return out; /* what a stopped service had is gone */
         for (const [path, proxy] of Object.entries(this.domains)) {
             if (!proxy || !proxy.valid || proxy.Name === undefined)
                 continue;
@@ -107,6 +166,8 @@ export class SlotKeeper extends EventTarget {
     }
 
     domain(path) {
+        if (this.owner === null)
+            return null;
         const proxy = this.domains[path];
         return proxy && proxy.valid && proxy.Name !== undefined ? snapshot(path, proxy) : null;
     }

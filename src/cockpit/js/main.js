@@ -217,7 +217,7 @@ function select(path, fromUser) {
     const d = path ? sk.domain(path) : null;
     if (fromUser && d && cockpit.location.path[0] !== d.Name)
         cockpit.location.go([d.Name]); /* the URL names the selected guest */
-    if (state.selected === path) {
+    if (path !== null && state.selected === path) {
         renderTable();
         return;
     }
@@ -480,9 +480,12 @@ function renderEvents() {
 sk.addEventListener("owner", ev => {
     renderService();
     renderNotices();
-    renderTable();
-    if (ev.detail.restarted)
-        loadSlots(); /* a new service instance: its answers may differ */
+    if (ev.detail.owner === null && state.selected) {
+        state.selected = null;
+        select(null, false); /* the service is gone, and with it what it told */
+    } else {
+        renderTable();
+    }
 });
 sk.addEventListener("close", () => renderNotices());
 sk.addEventListener("manager", () => {
@@ -490,9 +493,12 @@ sk.addEventListener("manager", () => {
     renderNotices();
 });
 sk.addEventListener("domains-ready", () => {
+    /* the first list, or the list of a service that appeared or was restarted */
     state.ready = true;
     app.removeAttribute("aria-busy");
     app.setAttribute("data-ready", "true");
+    state.selected = null;
+    renderNotices();
     selectFromLocation();
 });
 sk.addEventListener("domain", ev => {
