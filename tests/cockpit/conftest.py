@@ -1,24 +1,10 @@
-"""pytest hooks of the Cockpit page test: those of the daemon tests (the service's log on
-failure; exit status 77, meson's "skipped", when something was skipped outside CI), and the
-step timings and notes of test_page.py at the end."""
+"""Fixtures and hooks of the Cockpit page test: the libvirt suites' plugin (tests/lib/skplugin.py:
+conn, workdir, guest_files, the service's log on failure, exit status 77 when something was
+skipped outside CI), and the step timings and notes of test_page.py at the end."""
 
-import importlib.util
-import os
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-
-import skcockpit  # noqa: E402  (puts tests/daemon and tests/integration on sys.path)
-
-# tests/daemon/conftest.py is a conftest too, so it cannot be imported by its name from here.
-_spec = importlib.util.spec_from_file_location(
-    "sk_daemon_conftest", os.path.join(skcockpit.SOURCE_ROOT, "tests", "daemon", "conftest.py"))
-_daemon = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_daemon)
-pytest_runtest_makereport = _daemon.pytest_runtest_makereport
-pytest_runtest_logreport = _daemon.pytest_runtest_logreport
-pytest_sessionfinish = _daemon.pytest_sessionfinish
+pytest_plugins = ["skplugin"]
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -2,8 +2,8 @@
 loopback whose bridge sees a private bus playing the system bus, and the browser driver
 (driver.mjs: playwright-core driving Debian's chromium).
 
-Everything about slotkeeperd, the bus, polkit and libvirt comes from the daemon tests' helpers
-(tests/daemon/skdaemon.py, skauth.py) and the guest from tests/integration.
+Everything about slotkeeperd, the bus, polkit, libvirt and the guest comes from the helper
+library in tests/lib.
 
     /usr/bin/python3 tests/cockpit/skcockpit.py serve [BUILD_DIR]
 
@@ -23,19 +23,18 @@ import time
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SOURCE_ROOT = os.environ.get("SK_SOURCE_ROOT", os.path.abspath(os.path.join(HERE, "..", "..")))
-sys.path.insert(0, os.path.join(SOURCE_ROOT, "tests", "daemon"))
+if __name__ == "__main__":  # by hand: the helper library as pytest.ini would give it
+    sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 
-import skauth  # noqa: E402
-import skdaemon  # noqa: E402
-from skdaemon import unavailable  # noqa: E402
+import skpolkit  # noqa: E402
+from skpaths import BUILD_ROOT, SOURCE_ROOT  # noqa: E402,F401
+from skrequire import required, unavailable  # noqa: E402,F401
+from skservice import Service  # noqa: E402
+from skuser import public_tempdir  # noqa: E402
 
 COCKPIT_WS = "/usr/lib/cockpit/cockpit-ws"
 BRIDGE = "/usr/bin/cockpit-bridge"
 CHROMIUM = os.environ.get("SK_CHROMIUM", "/usr/bin/chromium")
-POLKITD = "/usr/lib/polkit-1/polkitd"
-ACTIONS_DIR = "/usr/share/polkit-1/actions"
-SHIPPED_POLICY = os.path.join(SOURCE_ROOT, "policy", "org.slotkeeper.SlotKeeper1.policy")
 PAGE = "slotkeeper"
 
 
@@ -53,12 +52,12 @@ def stop_process(proc, timeout=10):
 def require_tools():
     for path, what in [(COCKPIT_WS, "cockpit-ws (apt-get install cockpit-ws)"),
                        (BRIDGE, "cockpit-bridge (apt-get install cockpit-bridge)"),
-                       (CHROMIUM, "chromium (apt-get install chromium)"),
-                       (POLKITD, "polkitd (apt-get install polkitd)")]:
+                       (CHROMIUM, "chromium (apt-get install chromium)")]:
         if not os.path.exists(path):
             unavailable(f"{what} is missing: {path}")
     if not shutil.which("node") or not shutil.which("npm"):
         unavailable("node and npm are needed for playwright-core")
+    skpolkit.require()
 
 
 # ---- the installed page ---------------------------------------------------------------------
@@ -100,48 +99,6 @@ def node_modules(build_root):
     with open(stamp, "w") as f:
         f.write(wanted)
     return target
-
-
-# ---- polkit -----------------------------------------------------------------------------
-
-
-class Polkit:
-    """The real polkitd on @bus with the shipped action (placed where polkitd reads actions,
-    unless a package installed it already; removed afterwards)."""
-
-    def __init__(self, bus, workdir):
-        if os.geteuid() != 0:
-            unavailable("polkitd's actions directory needs root")
-        self.placed = None
-        action = os.path.join(ACTIONS_DIR, os.path.basename(SHIPPED_POLICY))
-        if not os.path.exists(action):
-            shutil.copy(SHIPPED_POLICY, action)
-            self.placed = action
-        log_path = os.path.join(workdir, "polkitd.log")
-        with open(log_path, "w") as log:
-            self.proc = subprocess.Popen([POLKITD, "--no-debug"], stdout=log,
-                                         stderr=subprocess.STDOUT,
-                                         env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=bus.address))
-        deadline = time.monotonic() + 30
-        while not bus.has_owner("org.freedesktop.PolicyKit1"):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                with open(log_path) as f:
-                    raise AssertionError(f"polkitd did not start: {f.read()}")
-            time.sleep(0.1)
-
-    def stop(self):
-        stop_process(self.proc)
-        if self.placed:
-            os.unlink(self.placed)
-
-
-def system_bus():
-    """A private dbus-daemon configured as the system bus: Debian's defaults, polkitd's policy
-    and the shipped org.slotkeeper.SlotKeeper1.conf; any user may connect."""
-    bus = skdaemon.PrivateBus(skauth.SYSTEM_BUS_CONFIG, shipped=skauth.SHIPPED_CONF,
-                              authority=skauth.POLKITD_POLICY)
-    skauth.shared_dir(bus.dir)
-    return bus
 
 
 # ---- cockpit-ws -----------------------------------------------------------------------------
@@ -271,17 +228,27 @@ class Browser:
         self.log.close()
 
 
+def polkit_service(bus, workdir):
+    """slotkeeperd of the build on @bus, asking polkit as on the system bus, managing only the
+    domains that opt in through their metadata (skoptin); started."""
+    service = Service(bus, workdir)
+    service.extra_args = ["--polkit"]
+    service.start()
+    return service
+
+
 # ---- by hand ------------------------------------------------------------------------------
 
 
 def serve(build_root):
     """The test's environment, by hand: prints the URL and runs until interrupted."""
     os.environ.setdefault("SLOTKEEPERD", os.path.join(build_root, "src", "daemon", "slotkeeperd"))
-    workdir = skauth.public_tempdir("skck-serve-")
+    workdir = public_tempdir("skck-serve-")
     share = install_page(build_root, os.path.join(workdir, "dest"))
-    bus = system_bus()
-    polkit = Polkit(bus, workdir)
-    service = skauth.polkit_service(bus, workdir)
+    placed = skpolkit.place_action()
+    bus = skpolkit.system_bus()
+    polkit = skpolkit.Polkitd(bus, workdir)
+    service = polkit_service(bus, workdir)
     ws = CockpitWs(bus, share, workdir)
     print(f"page:    {ws.url()}\nshell:   {ws.url('/')}\nbus:     {bus.address}\n"
           f"service: slotkeeperd --polkit, config {service.config} (manage=false: only "
@@ -297,12 +264,14 @@ def serve(build_root):
         service.stop(check=False)
         polkit.stop()
         bus.close()
+        if placed:
+            os.unlink(placed)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
     if len(sys.argv) >= 2 and sys.argv[1] == "serve":
-        serve(os.path.abspath(sys.argv[2] if len(sys.argv) > 2 else os.path.join(SOURCE_ROOT, "build")))
+        serve(os.path.abspath(sys.argv[2] if len(sys.argv) > 2 else BUILD_ROOT))
     else:
         print(__doc__)
         sys.exit(2)

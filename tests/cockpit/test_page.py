@@ -24,23 +24,24 @@ import time
 import pytest
 
 import skcockpit
-from skcockpit import Browser, CockpitWs
+import sklibvirt
+import skpolkit
+from skcockpit import BUILD_ROOT, Browser, CockpitWs
+from skguest import (BOOT_TIMEOUT, HOTPLUG_TIMEOUT, VIRTIO_VENDOR, SerialLog, devices_at,
+                     guest_xml, sysfs_path)
+from sklibvirt import SETTLE_TIMEOUT, inactive_xml, live_xml, wait_xml
+from skoptin import metadata
+from skpci import SPARE_PORTS, Topology, device_address, fmt_addr, free_ports, parse_addr
+from skservice import settled
+from skxml import nic
 
-import skauth
-import skdaemon
-from skdaemon import (Topology, device_address, inactive_xml, live_xml, nic, parse_addr)
-
-from test_guest_sees_device import (BOOT_TIMEOUT, HOTPLUG_TIMEOUT, VIRTIO_VENDOR,  # noqa: F401
-                                    SerialLog, devices_at, guest_files, guest_xml, sysfs_path)
-
-BUILD_ROOT = os.environ.get("SK_BUILD_ROOT", os.path.join(skcockpit.SOURCE_ROOT, "build"))
-PREFIX = f"skck-{os.getpid()}-"
+STEM = "skck-"  # this suite's domains: skck-<pid>-...
 MAC_FORM = "52:54:00:c0:c1:01"
 MAC_VIRSH = "52:54:00:c0:c1:02"
 MAC_RTL = "52:54:00:c0:c1:03"
 MAC_READONLY = "52:54:00:c0:c1:04"
 UI_TIMEOUT = 30000  # ms: the page reacting to a D-Bus signal
-SETTLE = skdaemon.SETTLE_TIMEOUT
+SETTLE = SETTLE_TIMEOUT
 SHOTS = os.path.join(BUILD_ROOT, "cockpit-screenshots")
 DOCS_SHOTS = os.path.join(skcockpit.SOURCE_ROOT, "docs", "cockpit")
 TIMINGS = {}
@@ -58,102 +59,68 @@ def timed(name):
     return Timer()
 
 
-# ---- the environment, once per module --------------------------------------------------------
+# ---- the environment, once per module (conn, workdir and guest_files: tests/lib/skplugin.py) --
 
 
 @pytest.fixture(scope="module")
-def workdir():
+def tools():
     skcockpit.require_tools()
-    path = skauth.public_tempdir("skck-")
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
-def npm_dir():
+def npm_dir(tools):
     with timed("npm ci (playwright-core)"):
         return skcockpit.node_modules(BUILD_ROOT)
 
 
 @pytest.fixture(scope="module")
-def share(workdir):
+def share(workdir, tools):
     """The page as meson install puts it, in a tree the user nobody can read."""
     return skcockpit.install_page(BUILD_ROOT, os.path.join(workdir, "dest"))
 
 
 @pytest.fixture(scope="module")
-def bus():
-    b = skcockpit.system_bus()
+def bus(tools):
+    placed = skpolkit.place_action()
+    b = skpolkit.system_bus()
     yield b
     b.close()
+    if placed:
+        os.unlink(placed)
 
 
 @pytest.fixture(scope="module")
-def polkit(bus, workdir):
-    p = skcockpit.Polkit(bus, workdir)
+def polkitd(bus, workdir):
+    p = skpolkit.Polkitd(bus, workdir)
     yield p
     p.stop()
 
 
 @pytest.fixture(scope="module")
-def conn():
-    c = skdaemon.open_libvirt()
-    remove_stale(c)
-    yield c
-    c.close()
-
-
-@pytest.fixture(scope="module")
-def service(bus, polkit, workdir, conn):
-    s = skauth.polkit_service(bus, workdir)
+def service(bus, polkitd, workdir, conn):
+    s = skcockpit.polkit_service(bus, workdir)
     yield s
     s.stop()
 
 
-def remove_domain(conn, name):
-    import libvirt
-
-    try:
-        dom = conn.lookupByName(name)
-    except libvirt.libvirtError:
-        return
-    for fn in (dom.destroy, dom.undefine):
-        try:
-            fn()
-        except libvirt.libvirtError:
-            pass
-
-
-def remove_stale(conn):
-    """Domains of an earlier run of this test that was killed (its pid is gone)."""
-    for dom in conn.listAllDomains():
-        m = re.match(r"skck-(\d+)-", dom.name())
-        if m and not os.path.exists(f"/proc/{m.group(1)}"):
-            remove_domain(conn, dom.name())
+@pytest.fixture(scope="module")
+def domains(conn):
+    yield from sklibvirt.domains_for_fixture(conn, STEM)
 
 
 @pytest.fixture(scope="module")
-def guest(conn, service, guest_files):
+def guest(domains, service, guest_files):
     """The booting test guest, managed (opted in through its metadata), with its spares, running
     and reporting its PCI devices: (domain, serial log)."""
-    name = PREFIX + "web"
+    name = domains.prefix + "web"
     serial = os.path.join(guest_files, "cockpit.log")
-    if os.path.exists(serial):
-        os.unlink(serial)
-    xml = guest_xml(name, guest_files, serial)
-    xml = xml.replace(f"<name>{name}</name>", f"<name>{name}</name>{skdaemon.metadata()}")
     with timed("guest defined, spares added, booted"):
-        dom = conn.defineXML(xml)
-        try:
-            skauth.settled(dom)
-            dom.create()
-            log = SerialLog(serial)
-            log.wait(lambda b: b, BOOT_TIMEOUT, "the guest's first PCI device list")
-        except BaseException:
-            remove_domain(conn, name)
-            raise
-    yield dom, log
-    remove_domain(conn, name)
+        dom = domains.define(guest_xml(name, guest_files, serial, metadata=metadata()))
+        settled(dom)
+        dom.create()
+        log = SerialLog(serial)
+        log.wait(lambda b: b, BOOT_TIMEOUT, "the guest's first PCI device list")
+    return dom, log
 
 
 @pytest.fixture(scope="module")
@@ -270,7 +237,7 @@ def text(b, selector):
 
 
 def virsh(*args):
-    res = subprocess.run(["virsh", "-c", skdaemon.URI] + list(args), capture_output=True,
+    res = subprocess.run(["virsh", "-c", sklibvirt.URI] + list(args), capture_output=True,
                          text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     return res.stdout
@@ -294,7 +261,7 @@ def test_guest_listed_with_libvirt_counts(page, guest):
     persistent XML have."""
     dom, _ = guest
     got = wait_counts_equal_libvirt(page, dom)
-    assert got["now"][0] >= 1 and got["next"][0] >= skdaemon.SPARE_PORTS, got
+    assert got["now"][0] >= 1 and got["next"][0] >= SPARE_PORTS, got
     assert text(page, f"{row(dom.name())} [data-sk=managed]") == "yes"
     assert text(page, f"{row(dom.name())} [data-sk=state]") == "running"
 
@@ -364,7 +331,9 @@ def test_plain_virsh_attach_seen_live(page, guest, workdir):
                                            {subtree: true, childList: true, attributes: true});
     }""")
     ports_before = set(root_ports(inactive_xml(dom)))
-    path = skauth.write_device(workdir, "virsh-nic.xml", nic("virtio", MAC_VIRSH))
+    path = os.path.join(workdir, "virsh-nic.xml")
+    with open(path, "w") as f:
+        f.write(nic("virtio", MAC_VIRSH))
     start = time.monotonic()
     virsh("attach-device", name, path, "--live", "--config")
 
@@ -375,11 +344,11 @@ def test_plain_virsh_attach_seen_live(page, guest, workdir):
     TIMINGS["virsh attach: page shows the taken spare"] = time.monotonic() - start
 
     # slotkeeper appends a new root port to the persistent definition: which one, in libvirt?
-    config = skdaemon.wait_xml(dom, lambda x: set(root_ports(x)) - ports_before and
-                               len(skdaemon.free_ports(x)) >= skdaemon.SPARE_PORTS,
+    config = wait_xml(dom, lambda x: set(root_ports(x)) - ports_before and
+                               len(free_ports(x)) >= SPARE_PORTS,
                                "slotkeeper's replacement spare")
     (new_port,) = set(root_ports(config)) - ports_before
-    new_address = skdaemon.fmt_addr(Topology(config).controller_address(new_port))
+    new_address = fmt_addr(Topology(config).controller_address(new_port))
     TIMINGS["virsh attach: libvirt has the replacement spare"] = time.monotonic() - start
     wait_page(page, """(addr) => document.querySelector(
         `[data-sk=tree] [data-kind=controller][data-state="next-boot"][data-address="${addr}"] .sk-slot[data-kind=slot-free]`) !== null""",
@@ -395,7 +364,7 @@ def test_plain_virsh_attach_seen_live(page, guest, workdir):
     wait_page(page, """(addr) => {
         const el = document.querySelector(`[data-sk=tree] .sk-slot[data-address="${addr}"]`);
         return el && el.dataset.kind === "slot-device";
-    }""", skdaemon.fmt_addr(live_addr), "virsh's NIC in the tree")
+    }""", fmt_addr(live_addr), "virsh's NIC in the tree")
     history = page.call("evaluate", expression="() => window.__skNext")["value"]
     NOTES.append(f"next-boot free PCIe ports, as the page showed them in turn: {history}")
     wait_counts_equal_libvirt(page, dom)
@@ -433,7 +402,7 @@ def test_detach_from_the_tree(page, guest):
     running guest and the next boot: gone from libvirt's XML and from the guest."""
     dom, log = guest
     addr = device_address(live_xml(dom), MAC_FORM)
-    address = skdaemon.fmt_addr(addr)
+    address = fmt_addr(addr)
     pattern = sysfs_path(Topology(live_xml(dom)), addr)
     page.call("evaluate", arg=address, expression="""(addr) => document.querySelector(
         `[data-sk=tree] .sk-slot[data-address="${addr}"] [data-sk=detach]`).focus()""")
@@ -569,7 +538,7 @@ def test_menu_entry_in_the_shell(npm_dir, workdir, bus, share, service, guest):
             assert href and "slotkeeper" in href, menu
             if "Virtual machines" in labels:  # cockpit-machines is installed (setup-host.sh)
                 assert labels.index("Hotplug slots") == labels.index("Virtual machines") + 1, labels
-            elif skdaemon.sktest.required():
+            elif skcockpit.required():
                 pytest.fail(f"cockpit-machines is not installed: no Virtual machines entry in {labels}")
             b.call("waitFor", frame="/slotkeeper/", selector="#app[data-ready=true]", tolerate=ours)
             b.call("waitFor", frame="/slotkeeper/", selector=f"{row(dom.name())}", tolerate=ours)
