@@ -204,9 +204,9 @@ export class SlotKeeper extends EventTarget {
     }
 }
 
-const PROPERTIES = ["Name", "UUID", "State", "Arch", "Machine", "Persistent", "Active", "Managed",
-    "SparePorts", "LegacyBridge", "FreeHotplugSlots", "FreeHotplugSlotsNextBoot", "LegacyChain",
-    "RestartPending"];
+const PROPERTIES = ["Name", "UUID", "Id", "State", "Arch", "Machine", "Persistent", "Active", "Managed",
+    "SparePorts", "SparePortsWanted", "LegacyBridge", "FreeHotplugSlots", "FreeHotplugSlotsNextBoot",
+    "LegacyChain", "RestartPending"];
 
 function snapshot(path, proxy) {
     const out = { path };
@@ -215,6 +215,9 @@ function snapshot(path, proxy) {
     /* Services older than API 0.2 have no Active: derive it as the API documents it. */
     if (out.Active === undefined)
         out.Active = out.State !== "shut-off";
+    /* Before API 0.2, SparePorts was the policy's target. */
+    if (out.SparePortsWanted === undefined)
+        out.SparePortsWanted = out.SparePorts;
     out.FreeHotplugSlots = out.FreeHotplugSlots || {};
     out.FreeHotplugSlotsNextBoot = out.FreeHotplugSlotsNextBoot || {};
     return out;

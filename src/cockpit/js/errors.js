@@ -14,6 +14,7 @@ const TITLES = {
     InvalidArgument: () => _("Invalid request"),
     NotSupported: () => _("Not supported on this machine type"),
     Unavailable: () => _("libvirt is not reachable"),
+    DetachPending: () => _("The guest has not released it yet"),
     Failed: () => _("Failed"),
 };
 

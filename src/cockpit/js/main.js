@@ -121,9 +121,10 @@ function renderNotices() {
             h("p", { text: _("Nothing to show until the service runs: systemctl start slotkeeperd (D-Bus activation also starts it). This page updates by itself when it does.") }),
         ], { sk: "no-service" }));
     } else if (sk.manager.valid && sk.manager.Connected === false) {
-        notices.append(alert("warning", _("slotkeeperd cannot reach libvirt"),
-                             format(_("It retries by itself; until then changes are refused. URI: $0"), sk.manager.Uri || "?"),
-                             { sk: "disconnected" }));
+        notices.append(alert("warning", _("slotkeeperd cannot reach libvirt"), [
+            h("p", { text: format(_("It retries by itself; until then changes are refused. URI: $0"), sk.manager.Uri || "?") }),
+            sk.manager.ConnectError ? h("p", { class: "sk-error__message", text: sk.manager.ConnectError }) : null,
+        ], { sk: "disconnected" }));
     }
 }
 
@@ -188,7 +189,9 @@ function renderTable() {
                       h("td", { role: "cell", "data-label": _("Managed"), "data-sk": "managed",
                                 text: d.Managed ? _("yes") : _("no") }),
                       h("td", { role: "cell", "data-label": _("Spare ports"), "data-sk": "spare",
-                                text: d.Managed ? String(d.SparePorts) : "—" }),
+                                text: !d.Managed ? "—" : d.SparePorts < d.SparePortsWanted
+                                    ? format(_("$0 ($1 wanted, root-port cap)"), d.SparePorts, d.SparePortsWanted)
+                                    : String(d.SparePorts) }),
                       h("td", { role: "cell", "data-label": _("Free hotplug slots now"), "data-sk": "free-now",
                                 "data-pcie": d.Active ? d.FreeHotplugSlots.pcie || 0 : "",
                                 "data-pci": d.Active ? d.FreeHotplugSlots.pci || 0 : "" },

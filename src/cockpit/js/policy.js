@@ -1,7 +1,7 @@
 /* The domain's slotkeeper policy (SetPolicy): how many spare hotplug ports to keep, when to add
  * the legacy bridge chain, and whether slotkeeper manages the domain at all. */
 
-import { _, alert, button, clear, formGroup, h, select, uid } from "./dom.js";
+import { _, alert, button, clear, format, formGroup, h, select, uid } from "./dom.js";
 import { errorAlert } from "./errors.js";
 
 const LEGACY = [
@@ -26,6 +26,7 @@ export class PolicyForm {
                                   inputmode: "numeric", "data-sk": "spare-ports",
                                   oninput: ev => { this.edit("spare", ev.target.value) } });
         this.legacyHelp = h("span");
+        this.spareHelp = h("span");
         this.legacy = select(LEGACY, "lazy", v => this.edit("legacy", v),
                              { "data-sk": "legacy-bridge" });
         const managedId = uid("managed");
@@ -40,9 +41,7 @@ export class PolicyForm {
 
         this.element.append(
             h("div", { class: "sk-form-row" },
-              formGroup(_("Spare hotplug ports"), this.spare, {
-                  helper: _("Empty root ports kept in the next-boot definition (the root-port cap still applies)."),
-              }),
+              formGroup(_("Spare hotplug ports"), this.spare, { helper: this.spareHelp }),
               formGroup(_("Legacy PCI bridge"), this.legacy, {
                   helper: this.legacyHelp,
               })),
@@ -80,7 +79,7 @@ export class PolicyForm {
 
     current() {
         const d = this.domain;
-        return { spare: String(d.SparePorts), legacy: d.LegacyBridge, managed: Boolean(d.Managed) };
+        return { spare: String(d.SparePortsWanted), legacy: d.LegacyBridge, managed: Boolean(d.Managed) };
     }
 
     dirty() {
@@ -114,6 +113,10 @@ export class PolicyForm {
             el.disabled = !this.admin || this.busy;
         this.saveButton.disabled = !this.admin || this.busy || !dirty || !valid;
         this.resetButton.disabled = this.busy || !dirty;
+        this.spareHelp.textContent = _("Empty root ports to keep in the next-boot definition.") + " " +
+            (d.SparePorts < d.SparePortsWanted
+                ? format(_("It keeps $0: the root-port cap leaves no room for more."), d.SparePorts)
+                : _("The root-port cap (14 on x86_64) still applies."));
         const legacy = LEGACY.find(l => l.value === this.values.legacy);
         this.legacyHelp.textContent = (legacy ? legacy.help() + " " : "") +
             _("The chain is a pcie-root-port with a pcie-to-pci-bridge, for rtl8139, e1000 and other conventional PCI devices.");
