@@ -21,6 +21,13 @@ runtime_packages=(
 # Building, linting and testing the Debian package (scripts/build-deb.sh, tests/package);
 # its other build dependencies are in build_packages (debian/control has the list).
 package_build_packages=(debhelper dpkg-dev lintian)
+# The Cockpit page's browser test (tests/cockpit): a real web console (cockpit-ws + bridge,
+# cockpit-system for the shell whose menu lists the page, cockpit-machines whose "Virtual
+# machines" entry it follows) and Debian's chromium, which playwright-core (npm, installed by
+# the test from tests/cockpit/package-lock.json) drives.
+cockpit_packages=(
+    cockpit-ws cockpit-bridge cockpit-system cockpit-machines chromium
+)
 uri=qemu:///system
 packages_only=false
 packages=true
@@ -72,8 +79,12 @@ missing_packages() {
 
 install_packages() {
     local missing
-    mapfile -t missing < <(missing_packages "${build_packages[@]}" "${runtime_packages[@]}" \
-        "${package_build_packages[@]}")
+    local all=("${build_packages[@]}" "${runtime_packages[@]}" "${package_build_packages[@]}"
+        "${cockpit_packages[@]}")
+    # Node.js (>= 20) and npm come with the machine; Debian's own are the fallback.
+    command -v node >/dev/null || all+=(nodejs)
+    command -v npm >/dev/null || all+=(npm)
+    mapfile -t missing < <(missing_packages "${all[@]}")
     if [ ${#missing[@]} -eq 0 ]; then
         say "all packages present"
         return
@@ -87,8 +98,7 @@ install_packages() {
     say "installing: ${missing[*]}"
     apt-get update -q
     apt-get install -y -q "${dpkg_opts[@]}" "${missing[@]}"
-    mapfile -t missing < <(missing_packages "${build_packages[@]}" "${runtime_packages[@]}" \
-        "${package_build_packages[@]}")
+    mapfile -t missing < <(missing_packages "${all[@]}")
     [ ${#missing[@]} -eq 0 ] || die "still not installed: ${missing[*]}"
 }
 

@@ -2,7 +2,8 @@
 # The whole test suite, as root on Debian 12: prepares the host (packages, libvirtd), builds
 # build/ (warnings are errors under CI) and runs there the suites that need no libvirtd plus
 # the service under valgrind; builds build-asan/ with ASan+UBSan and runs every other suite
-# there (unit, style, cli, install, integration, daemon: the service itself runs sanitized);
+# there (unit, style, cli, install, integration, daemon, cockpit: the service itself runs
+# sanitized; cockpit drives the web console page in a real browser);
 # builds the Debian package and tests it installed (tests/package/run.sh); then runs the
 # fuzzers for a bounded time (SK_FUZZ_SECONDS, default 60, per target).
 # The last line is "N passed, N failed, N skipped",
@@ -144,8 +145,8 @@ run_suites() {
     # the CI warning flags) runs the rest, and the service under valgrind (which cannot run a
     # sanitized binary).
     note "build/: meson test (unit, style, cli, install, valgrind)"
-    meson test -C build --no-suite integration --no-suite daemon --print-errorlogs ||
-        check_log build
+    meson test -C build --no-suite integration --no-suite daemon --no-suite cockpit \
+        --print-errorlogs || check_log build
 
     note "build-asan/: configure and build with -fsanitize=address,undefined"
     if ! configure build-asan -Db_sanitize=address,undefined -Db_lundef=false \

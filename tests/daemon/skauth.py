@@ -8,8 +8,9 @@ import shutil
 
 import pytest
 
-from skbus import OPEN_SESSION_CONFIG, system_bus_config
+from skbus import OPEN_SESSION_CONFIG
 from sknames import ACTION, BUS_NAME
+from skpolkit import POLKITD_POLICY, SHIPPED_CONF, SYSTEM_BUS_CONFIG
 from skpaths import SOURCE_ROOT
 from skrequire import program
 from skservice import Service, settled
@@ -22,18 +23,10 @@ __all__ = [
     "write_device",
 ]
 
-SHIPPED_CONF = os.environ.get(
-    "SK_BUS_POLICY", os.path.join(SOURCE_ROOT, "dbus", "org.slotkeeper.SlotKeeper1.conf"))
-
-# The system bus (its default policy), {authority}, the policy of the polkit authority, and the
-# shipped file: everything about org.slotkeeper.SlotKeeper1 comes from that file.
-SYSTEM_BUS_CONFIG = system_bus_config("{authority}",
-                                      '<include ignore_missing="no">{shipped}</include>')
+# SHIPPED_CONF, SYSTEM_BUS_CONFIG and POLKITD_POLICY come from tests/lib/skpolkit.py.
 # The stand-in authority (mockpolkit.py, run as root)
 MOCK_AUTHORITY_POLICY = """<policy user="root"><allow own="org.freedesktop.PolicyKit1"/></policy>
   <policy context="default"><allow send_destination="org.freedesktop.PolicyKit1"/></policy>"""
-# polkitd's own bus policy, as installed
-POLKITD_POLICY = '<include>/usr/share/dbus-1/system.d/org.freedesktop.PolicyKit1.conf</include>'
 
 
 def gv_string(text):

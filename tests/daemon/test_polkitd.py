@@ -7,23 +7,19 @@ polkitd only reads actions from /usr/share/polkit-1/actions and rules from
 afterwards (an action file already installed by a package is used as it is)."""
 
 import os
-import shutil
 import subprocess
 import time
 
 import pytest
 
 import skdaemon
-from skauth import (ACTION, NOBODY, POLKITD_POLICY, SHIPPED_CONF, SOURCE_ROOT, SYSTEM_BUS_CONFIG,
-                    gdbus, gv_string, macs, polkit_service, settled, shared_dir, slotkeeper,
+import skpolkit
+from skauth import (ACTION, NOBODY, gdbus, gv_string, macs, polkit_service, settled, slotkeeper,
                     write_device)
 from skauth import cli  # noqa: F401  (a fixture, shared on purpose)
 from skdaemon import inactive_xml, nic
 
-POLKITD = "/usr/lib/polkit-1/polkitd"
-ACTIONS_DIR = "/usr/share/polkit-1/actions"
 RULES_DIR = "/etc/polkit-1/rules.d"
-SHIPPED_POLICY = os.path.join(SOURCE_ROOT, "policy", "org.slotkeeper.SlotKeeper1.policy")
 
 RULE = """// slotkeeper's test_polkitd.py (removed after the test)
 polkit.addRule(function(action, subject) {
@@ -37,18 +33,9 @@ polkit.addRule(function(action, subject) {
 @pytest.fixture(scope="module")
 def placed_files():
     """The action and a rule granting nobody attach-device on this module's guest only."""
-    for path, what in [(POLKITD, "polkitd (apt-get install polkitd)"),
-                       (SHIPPED_POLICY, "the shipped polkit policy")]:
-        if not os.path.exists(path):
-            skdaemon.unavailable(f"{what} is missing: {path}")
-    if os.geteuid() != 0:
-        skdaemon.unavailable("polkitd's action and rules directories need root")
+    skpolkit.require()
     name = skdaemon.PREFIX + "polkitd"
-    action_path = os.path.join(ACTIONS_DIR, os.path.basename(SHIPPED_POLICY))
-    placed = []
-    if not os.path.exists(action_path):
-        shutil.copy(SHIPPED_POLICY, action_path)
-        placed.append(action_path)
+    placed = [p for p in [skpolkit.place_action()] if p]
     os.makedirs(RULES_DIR, exist_ok=True)
     rule_path = os.path.join(RULES_DIR, f"10-slotkeeper-test-{os.getpid()}.rules")
     with open(rule_path, "w") as f:
@@ -62,26 +49,16 @@ def placed_files():
 
 @pytest.fixture(scope="module")
 def bus(placed_files):
-    b = skdaemon.PrivateBus(SYSTEM_BUS_CONFIG, shipped=SHIPPED_CONF, authority=POLKITD_POLICY)
-    shared_dir(b.dir)
+    b = skpolkit.system_bus()
     yield b
     b.close()
 
 
 @pytest.fixture(scope="module")
 def polkitd(bus, workdir):
-    log = open(os.path.join(workdir, "polkitd.log"), "w")
-    proc = subprocess.Popen([POLKITD, "--no-debug"], stdout=log, stderr=subprocess.STDOUT,
-                            env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=bus.address))
-    log.close()
-    deadline = time.monotonic() + 30
-    while not bus.has_owner("org.freedesktop.PolicyKit1"):
-        assert proc.poll() is None, open(os.path.join(workdir, "polkitd.log")).read()
-        assert time.monotonic() < deadline, "polkitd did not own its name"
-        time.sleep(0.1)
-    yield proc
-    proc.terminate()
-    proc.wait(10)
+    p = skpolkit.Polkitd(bus, workdir)
+    yield p
+    p.stop()
 
 
 @pytest.fixture(scope="module")

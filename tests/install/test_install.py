@@ -19,6 +19,11 @@ from sknames import ACTION, BUS_NAME
 from skuser import NOBODY, as_user_argv, shared_dir
 
 BUILD_ROOT = os.environ["SK_BUILD_ROOT"]
+SOURCE_ROOT = os.environ.get("SK_SOURCE_ROOT",
+                             os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+COCKPIT_SRC = os.path.join(SOURCE_ROOT, "src", "cockpit")
+# Not installed: the build description and the developer tool that regenerates patternfly/.
+COCKPIT_NOT_INSTALLED = ("meson.build", "tools/")
 MESON = os.environ.get("SK_MESON", "meson")
 VERSION = os.environ["SK_VERSION"]
 BUSCONFIG_DTD = "/usr/share/xml/dbus-1/busconfig.dtd"
@@ -26,9 +31,25 @@ INTROSPECT_DTD = "/usr/share/xml/dbus-1/introspect.dtd"
 POLKIT_DTD = "/usr/share/polkit-1/policyconfig-1.dtd"
 
 
-def meson_dirs():
-    opts = json.loads(subprocess.run([MESON, "introspect", "--buildoptions", BUILD_ROOT],
+def build_options():
+    return json.loads(subprocess.run([MESON, "introspect", "--buildoptions", BUILD_ROOT],
                                      check=True, capture_output=True, text=True).stdout)
+
+
+def cockpit_page_files():
+    """Every file of src/cockpit that the page needs: relative paths."""
+    out = []
+    for root, dirs, names in os.walk(COCKPIT_SRC):
+        dirs[:] = [d for d in dirs if d != "node_modules"]
+        for name in names:
+            rel = os.path.relpath(os.path.join(root, name), COCKPIT_SRC)
+            if not any(rel == n or rel.startswith(n) for n in COCKPIT_NOT_INSTALLED):
+                out.append(rel)
+    return sorted(out)
+
+
+def meson_dirs():
+    opts = build_options()
     dirs = {o["name"]: o["value"] for o in opts if o["section"] == "directory"}
     prefix = dirs["prefix"]
     # A relative option is under the prefix; an absolute one (sysconfdir=/etc with prefix /usr)
@@ -51,7 +72,13 @@ def expected_files():
     datadir = d["datadir"]
     pre = f"prefix={prefix}"
     dbus_datadir = pc_variable("dbus-1", "datadir", pre, datadir)
+    cockpit = {}
+    option = {o["name"]: o["value"] for o in build_options()}.get("cockpit", "auto")
+    if option != "disabled":  # the daemon is built (this test needs it): auto means enabled
+        for rel in cockpit_page_files():
+            cockpit["cockpit:" + rel] = os.path.join(datadir, "cockpit", "slotkeeper", rel)
     return {
+        **cockpit,
         "daemon": os.path.join(d["sbindir"], "slotkeeperd"),
         "cli": os.path.join(d["bindir"], "slotkeeper"),
         "man1": os.path.join(d["mandir"], "man1", "slotkeeper.1"),
@@ -381,3 +408,46 @@ def test_bus_policy_on_dbus_daemon(installed):
         assert bus.run(0, "ping", BUS_NAME) == ["ok"]
     finally:
         bus.close()
+
+
+def test_cockpit_page(installed):
+    """The web console page: a manifest with the contract's menu label, and nothing Cockpit's
+    Content-Security-Policy would block or the network would have to supply: no inline script
+    or style, and every script, stylesheet and url() inside the page's folder (or cockpit's
+    own ../base1/cockpit.js)."""
+    destdir, files = installed
+    page = [destdir + path for role, path in files.items() if role.startswith("cockpit:")]
+    if not page:
+        pytest.skip("built with -Dcockpit=disabled")
+    folder = os.path.dirname(destdir + files["cockpit:manifest.json"])
+    with open(os.path.join(folder, "manifest.json")) as f:
+        manifest = json.load(f)
+    assert manifest["menu"]["index"]["label"] == "Hotplug slots", manifest
+    with open(os.path.join(folder, "index.html")) as f:
+        html = f.read()
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), "inline <script> in index.html"
+    assert not re.search(r"<style|\sstyle=|\son[a-z]+=", html), "inline style or handler"
+    refs = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert "../base1/cockpit.js" in refs, refs
+    for ref in refs:
+        assert "//" not in ref, f"index.html loads {ref} from elsewhere"
+        if ref != "../base1/cockpit.js":
+            assert os.path.exists(os.path.join(folder, ref)), f"index.html refers to missing {ref}"
+    for path in page:
+        if path.endswith(".css"):
+            with open(path) as f:
+                for url in re.findall(r'url\("?([^")]+)"?\)', f.read()):
+                    if url.startswith(("data:", "#")):
+                        continue
+                    assert "//" not in url, f"{path} loads {url} from elsewhere"
+                    target = os.path.join(os.path.dirname(path), url.split("#")[0])
+                    assert os.path.exists(target), f"{path} refers to missing {url}"
+        if path.endswith(".js"):
+            with open(path) as f:
+                js = f.read()
+            for spec in re.findall(r'^import .* from "([^"]+)";', js, re.M):
+                assert spec.startswith("./"), f"{path} imports {spec}"
+                assert os.path.exists(os.path.join(os.path.dirname(path), spec)), spec
+            # text goes in as text (no markup parsing), and no code from strings (CSP)
+            assert not re.search(r"\.(innerHTML|outerHTML)\b|insertAdjacentHTML|\beval\(|new Function",
+                                 js), path
