@@ -146,6 +146,8 @@ sk_connection_worker(SkConnection *conn, GError **error)
 
     if (wc && wc->generation == generation && virConnectIsAlive(wc->conn) == 1)
         return wc->conn;
+    if (wc && wc->conn && wc->generation == generation)
+        g_debug("a worker's connection to %s was closed; opening another", conn->uri);
     wc = g_new0(SkWorkerConn, 1);
     wc->generation = generation;
     wc->conn = sk_worker_open(conn->uri, error);
