@@ -14,6 +14,9 @@
 /* Without keepalive a call to a libvirtd that hangs would never return: 5 s x 3. */
 #define SK_KEEPALIVE_INTERVAL 5
 #define SK_KEEPALIVE_COUNT 3
+/* libvirt closes a connection whose libvirtd stopped answering at the timer tick after the last
+ * unanswered ping; opening one has no keepalive yet, so a worker gives up after as long. */
+#define SK_KEEPALIVE_BOUND_S (SK_KEEPALIVE_INTERVAL * (SK_KEEPALIVE_COUNT + 1))
 
 enum { SK_CB_LIFECYCLE, SK_CB_DEVICE_ADDED, SK_CB_DEVICE_REMOVED, SK_CB_METADATA, SK_N_CB };
 
@@ -62,6 +65,88 @@ sk_worker_conn_free(gpointer data)
  * every other domain. */
 static GPrivate sk_worker_conn = G_PRIVATE_INIT(sk_worker_conn_free);
 
+/* A worker's virConnectOpen, made in a thread of its own: it has no timeout, and against a
+ * libvirtd that is stopped or hung it would wait until libvirtd goes on - with the caller's job,
+ * which would then run long after the caller gave up. The worker waits a bounded time; an
+ * attempt it gave up on closes its connection when it ever gets one. */
+typedef struct {
+    gint ref;
+    GMutex lock;
+    GCond cond;
+    char *uri;
+    gboolean done;      /* the thread is through */
+    gboolean abandoned; /* the worker stopped waiting */
+    virConnectPtr conn;
+    char *error;
+} SkWorkerOpen;
+
+static void
+sk_worker_open_unref(SkWorkerOpen *op)
+{
+    if (!g_atomic_int_dec_and_test(&op->ref))
+        return;
+    if (op->conn)
+        virConnectClose(op->conn);
+    g_mutex_clear(&op->lock);
+    g_cond_clear(&op->cond);
+    g_free(op->uri);
+    g_free(op->error);
+    g_free(op);
+}
+
+static gpointer
+sk_worker_open_thread(gpointer data)
+{
+    SkWorkerOpen *op = data;
+    virConnectPtr c = virConnectOpen(op->uri);
+    virErrorPtr err = c ? NULL : virGetLastError();
+
+    g_mutex_lock(&op->lock);
+    op->done = TRUE;
+    if (c && op->abandoned) {
+        g_mutex_unlock(&op->lock);
+        virConnectClose(c);
+    } else {
+        op->conn = c;
+        op->error = c ? NULL : g_strdup(err && err->message ? err->message : "no answer");
+        g_cond_signal(&op->cond);
+        g_mutex_unlock(&op->lock);
+    }
+    sk_worker_open_unref(op);
+    return NULL;
+}
+
+static virConnectPtr
+sk_worker_open(const char *uri, GError **error)
+{
+    SkWorkerOpen *op = g_new0(SkWorkerOpen, 1);
+    gint64 deadline = g_get_monotonic_time() + SK_KEEPALIVE_BOUND_S * G_TIME_SPAN_SECOND;
+    g_autoptr(GThread) thread = NULL;
+    virConnectPtr c = NULL;
+
+    op->ref = 2;
+    op->uri = g_strdup(uri);
+    g_mutex_init(&op->lock);
+    g_cond_init(&op->cond);
+    thread = g_thread_new("sk-open", sk_worker_open_thread, op);
+    g_mutex_lock(&op->lock);
+    while (!op->done && g_cond_wait_until(&op->cond, &op->lock, deadline))
+        ;
+    if (!op->done) {
+        op->abandoned = TRUE;
+        g_set_error(error, SK_ERROR, SK_ERROR_UNAVAILABLE,
+                    "libvirt at %s did not answer within %d s; is libvirtd hung?", uri,
+                    SK_KEEPALIVE_BOUND_S);
+    } else if (!op->conn) {
+        g_set_error(error, SK_ERROR, SK_ERROR_UNAVAILABLE, "cannot connect to libvirt at %s: %s",
+                    uri, op->error);
+    }
+    c = g_steal_pointer(&op->conn);
+    g_mutex_unlock(&op->lock);
+    sk_worker_open_unref(op);
+    return c;
+}
+
 virConnectPtr
 sk_connection_worker(SkConnection *conn, GError **error)
 {
@@ -70,18 +155,15 @@ sk_connection_worker(SkConnection *conn, GError **error)
 
     if (wc && wc->generation == generation && virConnectIsAlive(wc->conn) == 1)
         return wc->conn;
+    if (wc && wc->conn && wc->generation == generation)
+        g_debug("a worker's connection to %s was closed; opening another", conn->uri);
     wc = g_new0(SkWorkerConn, 1);
     wc->generation = generation;
     wc->domains = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, sk_worker_domain_free);
-    wc->conn = virConnectOpen(conn->uri);
+    wc->conn = sk_worker_open(conn->uri, error);
     g_private_replace(&sk_worker_conn, wc);
-    if (!wc->conn) {
-        virErrorPtr err = virGetLastError();
-
-        g_set_error(error, SK_ERROR, SK_ERROR_UNAVAILABLE, "cannot connect to libvirt at %s: %s",
-                    conn->uri, err && err->message ? err->message : "no answer");
+    if (!wc->conn)
         return NULL;
-    }
     virConnectSetKeepAlive(wc->conn, SK_KEEPALIVE_INTERVAL, SK_KEEPALIVE_COUNT);
     return wc->conn;
 }

@@ -38,7 +38,8 @@ virConnectPtr sk_connection_get(SkConnection *conn);
 const char *sk_connection_get_error(SkConnection *conn);
 
 /* Worker thread: that thread's own connection, opened on first use and again after libvirtd
- * came back (a generation counter tells) or the connection died. Errors: Unavailable. */
+ * came back (a generation counter tells) or the connection died. Errors: Unavailable, also
+ * when libvirtd does not answer the open within the keepalive bound (5 s x (3 + 1)). */
 virConnectPtr sk_connection_worker(SkConnection *conn, GError **error);
 /* Worker thread: the domain with @uuid on that thread's connection (a new reference), looked
  * up once per connection; libvirt checks that it still exists at the first real call. Errors:

@@ -584,21 +584,19 @@ sk_service_worker(gpointer data, gpointer user_data)
         snap = sk_snapshot_read(dom, &service->config, service->host, job->known, &error);
     if (!snap) {
         if (g_error_matches(error, SK_ERROR, SK_ERROR_NO_SUCH_DOMAIN)) {
-            sk_connection_worker_forget(job->entry->uuid);
-            job->gone = TRUE;
             g_clear_error(&error);
             g_set_error(&error, SK_ERROR, SK_ERROR_NO_SUCH_DOMAIN, "domain '%s' no longer exists",
                         job->entry->name);
         }
         job->error = g_steal_pointer(&error);
-        sk_job_hand_over(job, NULL, TRUE);
-        return;
-    }
-    if (job->kind == SK_JOB_REQUEST)
+    } else if (job->kind == SK_JOB_REQUEST) {
         sk_job_request(job, snap);
-    else if (job->kind == SK_JOB_RECONCILE)
+    } else if (job->kind == SK_JOB_RECONCILE) {
         sk_job_reconcile(job, snap, job->group ? &job->error : NULL);
-    if (virConnectIsAlive(conn) != 1 && job->error &&
+    }
+    /* Also when the first read failed: a libvirtd that hangs ends it with keepalive's
+     * "internal error". */
+    if (conn && virConnectIsAlive(conn) != 1 && job->error &&
         !g_error_matches(job->error, SK_ERROR, SK_ERROR_UNAVAILABLE)) {
         /* libvirtd went away under the call: whatever libvirt said, the service is the one that
          * cannot answer now. */
@@ -615,12 +613,12 @@ sk_service_worker(gpointer data, gpointer user_data)
         sk_connection_worker_forget(job->entry->uuid);
     }
     g_debug("domain %s: %s job: waited %.1f ms, lookup %.1f ms, %s; %.1f ms in all",
-            sk_snapshot_name(snap),
+            job->entry->name,
             job->kind == SK_JOB_REQUEST   ? sk_request_kind_to_verb(job->request->kind)
             : job->kind == SK_JOB_REFRESH ? "refresh"
                                           : "reconcile",
-            (started - job->queued) / 1000.0, (looked_up - started) / 1000.0, snap->timeline->str,
-            (g_get_monotonic_time() - started) / 1000.0);
+            (started - job->queued) / 1000.0, (looked_up - started) / 1000.0,
+            snap ? snap->timeline->str : "no read", (g_get_monotonic_time() - started) / 1000.0);
     sk_job_hand_over(job, snap, TRUE);
 }
 
