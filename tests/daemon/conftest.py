@@ -5,6 +5,7 @@ tests/lib/skplugin.py."""
 
 import pytest
 
+import skclient
 import skdaemon
 import sklibvirt
 
@@ -39,3 +40,9 @@ def client(bus, service):
     c = skdaemon.Client(bus)
     yield c
     c.close()
+
+
+@pytest.fixture(scope="module")
+def cli(bus, service):
+    """`slotkeeper --user ...` against the module's service: run(*args, status=None)."""
+    return skclient.cli_runner(bus)

@@ -80,17 +80,9 @@ def test_spare_consumed_by_plain_virsh_is_replaced(guest, workdir, service, clie
     skdaemon.assert_addresses_kept(before, after, "replacing a consumed spare")
 
 
-def test_cli_policy_and_list(bus, guest, client):
+def test_cli_policy_and_list(cli, guest, client):
     """`slotkeeper --user` talks to the service on DBUS_SESSION_BUS_ADDRESS."""
-    cli = os.environ.get("SLOTKEEPER")
-    if not cli or not os.access(cli, os.X_OK):
-        skdaemon.unavailable("SLOTKEEPER is not set to the built CLI")
-    env = dict(os.environ, DBUS_SESSION_BUS_ADDRESS=bus.address)
-
-    def run(*args):
-        return subprocess.run([cli, "--user", *args], capture_output=True, text=True, env=env,
-                              timeout=120)
-
+    run = cli
     proc = run("policy", guest.name(), "--spare-ports", "7")
     assert proc.returncode == 0, proc.stderr
     wait_spares(guest, 7)

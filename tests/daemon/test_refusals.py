@@ -5,14 +5,13 @@ DetachPending and its slot stays taken, limits are the same everywhere, and the 
 CLI words."""
 
 import os
-import subprocess
 import time
 
 import pytest
 
+import skclient
 import skdaemon
-from skdaemon import (SPARE_PORTS, device_address, free_ports, inactive_xml, live_xml, models,
-                      nic)
+from skdaemon import SPARE_PORTS, device_address, free_ports, inactive_xml, live_xml, nic
 
 # libvirt waits 5 s for a guest to release a device; the service waits this much more.
 DETACH_TIMEOUT = 1
@@ -27,19 +26,6 @@ def service(bus, workdir, conn):
     yield s
     s.stop()
 
-
-@pytest.fixture(scope="module")
-def cli(bus, service):
-    path = os.environ.get("SLOTKEEPER")
-    if not path or not os.access(path, os.X_OK):
-        skdaemon.unavailable("SLOTKEEPER is not set to the built CLI")
-    env = dict(os.environ, DBUS_SESSION_BUS_ADDRESS=bus.address)
-
-    def run(*args):
-        return subprocess.run([path, "--user", *args], capture_output=True, text=True, env=env,
-                              timeout=120)
-
-    return run
 
 
 def settled(dom):
@@ -208,18 +194,14 @@ def test_cli_words_and_ids(cli, running, stopped, workdir):
 def test_unreachable_uri_is_visible(workdir):
     """A mistyped URI: the service keeps retrying, and says why to every client - list and
     status fail with libvirt's reason instead of printing "no domains"."""
-    path = os.environ.get("SLOTKEEPER")
-    if not path or not os.access(path, os.X_OK):
-        skdaemon.unavailable("SLOTKEEPER is not set to the built CLI")
     bus = skdaemon.PrivateBus()
+    run = skclient.cli_runner(bus)
     svc = skdaemon.Service(bus, os.path.join(workdir))
     svc.extra_args = ["--connect", "qemu:///sesion"]
     svc.start()
     try:
-        env = dict(os.environ, DBUS_SESSION_BUS_ADDRESS=bus.address)
         for verb in ("list", "status"):
-            proc = subprocess.run([path, "--user", verb], capture_output=True, text=True,
-                                  env=env, timeout=60)
+            proc = run(verb)
             assert proc.returncode == 1, (verb, proc)
             assert "not connected to qemu:///sesion" in proc.stderr, (verb, proc.stderr)
             assert "no domains" not in proc.stdout

@@ -1,6 +1,8 @@
 """A small D-Bus client of slotkeeperd (Gio, synchronous): calls that raise DBusFailure with
 the error's name, option dictionaries, and every signal the service emits, recorded."""
 
+import os
+import subprocess
 import time
 
 import pytest
@@ -9,6 +11,7 @@ from skbus import gio
 from sknames import (BUS_NAME, DOMAIN_IFACE, ERROR_PREFIX, MANAGER_IFACE, MANAGER_PATH,
                      OBJECT_MANAGER_IFACE, PROPERTIES_IFACE)
 from sklibvirt import SETTLE_TIMEOUT
+from skrequire import unavailable
 
 # The Domain object's properties and their D-Bus types (docs/dbus-api.md).
 DOMAIN_PROPERTIES = {
@@ -147,3 +150,21 @@ class Client:
                 return value
             self.pump(0.3)
         pytest.fail(f"{path} {prop} stayed {value!r} for {timeout}s", pytrace=False)
+
+
+def cli_runner(bus):
+    """The built CLI (SLOTKEEPER) as `slotkeeper --user ...` against the service on @bus:
+    run(*args, status=None) gives the CompletedProcess; with @status, asserts the exit status."""
+    path = os.environ.get("SLOTKEEPER")
+    if not path or not os.access(path, os.X_OK):
+        unavailable("SLOTKEEPER is not set to the built CLI")
+    env = dict(os.environ, DBUS_SESSION_BUS_ADDRESS=bus.address)
+
+    def run(*args, status=None):
+        proc = subprocess.run([path, "--user", *args], capture_output=True, text=True, env=env,
+                              timeout=120)
+        if status is not None:
+            assert proc.returncode == status, f"{args}: exit {proc.returncode}: {proc.stderr}"
+        return proc
+
+    return run
