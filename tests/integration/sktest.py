@@ -82,11 +82,13 @@ class Slotkeeper:
         """Runs plan --json; returns (plan dict, None) or (None, refusal message)."""
         args = self._plan_args(domain_xml, device_xml, flags, config_xml)
         proc = self.run(*args, "--json", check=False)
-        if proc.returncode != 0:
-            assert proc.stderr.strip(), "a refused plan must say why on stderr"
-            assert not proc.stdout, "a refused plan must print nothing on stdout"
-            return None, proc.stderr.strip()
         plan = json.loads(proc.stdout)
+        if proc.returncode != 0:
+            # --json prints the refused plan too (docs/json.md), and stderr still says why.
+            assert proc.stderr.strip(), "a refused plan must say why on stderr"
+            assert plan.get("ok") is False and plan.get("message"), plan
+            assert plan["message"] in proc.stderr, (plan, proc.stderr)
+            return None, proc.stderr.strip()
         assert plan.get("ok") is True, plan
         return plan, None
 
