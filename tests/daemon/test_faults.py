@@ -27,8 +27,8 @@ import pytest
 import skdaemon
 from skdaemon import (METADATA_NS, SPARE_PORTS, DBusFailure, Service, device_address,
                       free_ports, inactive_xml, live_xml, nic)
+from skfault import PROMPT, AsyncCall, libvirtd_pids, manager_call, wait_connected
 
-PROMPT = 2.0  # seconds: what "at once" means for an answer while libvirtd is away
 LIBVIRTD_STOP_TIMEOUT = 60
 SETUP_HOST = os.path.join(os.environ.get("SK_SOURCE_ROOT", os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "..")), "scripts", "setup-host.sh")
@@ -92,19 +92,6 @@ def service_config(svc, rescan_seconds=None):
             f.write(f"[service]\nrescan-seconds={rescan_seconds}\n")
 
 
-def manager_props(client):
-    return client.properties(skdaemon.MANAGER_PATH, skdaemon.MANAGER_IFACE)
-
-
-def wait_connected(client, value, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if manager_props(client)["Connected"] is value:
-            return
-        client.pump(0.1)
-    pytest.fail(f"Manager.Connected did not become {value} within {timeout}s", pytrace=False)
-
-
 def timed_error(name, fn, *args, **kw):
     """fn() must fail with @name within PROMPT seconds."""
     _, GLib = skdaemon.gio()
@@ -119,41 +106,6 @@ def timed_error(name, fn, *args, **kw):
     pytest.fail(f"the call succeeded; expected {name}", pytrace=False)
 
 
-class AsyncCall:
-    """A D-Bus call whose reply is collected later."""
-
-    def __init__(self, client, path, iface, method, signature, args):
-        Gio, GLib = skdaemon.gio()
-        self.client = client
-        self.started = time.monotonic()
-        self.reply = None  # ("ok", value) or ("error", name, message)
-        self.elapsed = None
-        client.conn.call(skdaemon.BUS_NAME, path, iface, method,
-                         GLib.Variant(signature, tuple(args)), None, Gio.DBusCallFlags.NONE,
-                         180000, None, self._done)
-
-    def _done(self, conn, res):
-        Gio, GLib = skdaemon.gio()
-        self.elapsed = time.monotonic() - self.started
-        try:
-            self.reply = ("ok", conn.call_finish(res).unpack())
-        except GLib.Error as e:
-            name = Gio.DBusError.get_remote_error(e)
-            self.reply = ("error", name, e.message)
-
-    def wait(self, timeout):
-        deadline = time.monotonic() + timeout
-        while self.reply is None and time.monotonic() < deadline:
-            self.client.pump(0.05)
-        assert self.reply is not None, f"no reply within {timeout}s"
-        return self.reply
-
-
-def manager_call(client, method, signature, *args):
-    return AsyncCall(client, skdaemon.MANAGER_PATH, skdaemon.MANAGER_IFACE, method, signature,
-                     args)
-
-
 def count_macs(xml, mac):
     return sum(1 for m in ET.fromstring(xml).iter("mac") if m.get("address", "").lower() == mac)
 
@@ -164,17 +116,11 @@ def no_hotplug_keys(xml):
             if d.get("hotplug-require") == "no"]
 
 
-def settle(dom):
-    skdaemon.wait_xml(dom, lambda x: len(free_ports(x)) >= SPARE_PORTS, "the spares")
-    return skdaemon.wait_stable(dom)
-
-
 # ---- libvirtd restart ---------------------------------------------------------------------
 
 
 def libvirtd_pid():
-    out = subprocess.run(["pgrep", "-x", "libvirtd"], capture_output=True, text=True).stdout
-    pids = [int(p) for p in out.split()]
+    pids = libvirtd_pids()
     return pids[0] if pids else None
 
 
@@ -218,7 +164,7 @@ def test_libvirtd_restart(bus, workdir, domains):
         assert "managed" in added_xml and len(free_ports(added_xml)) < SPARE_PORTS
         added.undefine()
         for dom in (stay, gone):
-            settle(dom)
+            skdaemon.settled(dom)
         stay.create()
         stay_name, stay_uuid, gone_name = stay.name(), stay.UUIDString(), gone.name()
         stay_path = skdaemon.domain_path(stay_uuid)
@@ -369,7 +315,7 @@ def test_killed_during_attach(bus, workdir, domains, suffix, point, running, mod
     svc.start()
     try:
         dom = domains.new_q35(suffix)
-        settle(dom)
+        skdaemon.settled(dom)
     finally:
         svc.stop()
     if running:
@@ -465,7 +411,7 @@ def test_domain_vanishes_while_queued(bus, workdir, domains, how):
         victim = domains.new_q35("q-victim-" + how)
         bystander = domains.new_q35("q-by-" + how)
         for dom in (blocker, victim, bystander):
-            settle(dom)
+            skdaemon.settled(dom)
         blocker.create()
         victim.create()
         base = 0x40 if how == "undefined" else 0x50
@@ -522,7 +468,7 @@ def test_domain_vanishes_behind_its_own_call(service, client, domains):
     victim = domains.new_q35("o-victim")
     other = domains.new_q35("o-other")
     for dom in (victim, other):
-        settle(dom)
+        skdaemon.settled(dom)
         dom.create()
     mac = "52:54:00:d7:f3:61"
     client.attach(victim.name(), nic("virtio", mac), live=True)

@@ -12,19 +12,17 @@
 libvirtd is shared with whatever else runs on the host: it is stopped only for as long as the
 keepalive needs, and continued in a finally (and on SIGTERM from meson's timeout)."""
 
-import contextlib
 import os
 import re
 import shutil
-import signal
 import subprocess
 import time
 
 import skdaemon
 from skdaemon import DBusFailure, Service, free_ports, inactive_xml, nic
-from test_faults import AsyncCall, manager_call, manager_props, settle, wait_connected
+from skfault import (PROMPT, AsyncCall, libvirtd_pids, manager_call, manager_props, stopped,
+                     timed, wait_connected)
 
-PROMPT = 2.0  # seconds: what "at once" means on a busy 2-core machine
 SLACK = 10.0  # seconds on top of the keepalive bound for a busy machine
 SOURCE_ROOT = os.environ.get("SK_SOURCE_ROOT", os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", ".."))
@@ -42,42 +40,10 @@ def keepalive_bound():
 
 
 def libvirtd_pid():
-    out = subprocess.run(["pgrep", "-x", "libvirtd"], capture_output=True, text=True).stdout
-    pids = [int(p) for p in out.split()]
+    pids = libvirtd_pids()
     if len(pids) != 1:
         skdaemon.unavailable(f"not exactly one libvirtd process here: {pids}")
     return pids[0]
-
-
-class _Terminated(Exception):
-    pass
-
-
-def _raise_terminated(signum, frame):
-    raise _Terminated(f"signal {signum}")
-
-
-@contextlib.contextmanager
-def stopped(pid):
-    """@pid is SIGSTOPped inside the block and SIGCONTinued whatever happens, also when meson's
-    timeout sends SIGTERM: a process left stopped would hang everybody else on the host."""
-    old = signal.signal(signal.SIGTERM, _raise_terminated)
-    os.kill(pid, signal.SIGSTOP)
-    try:
-        yield time.monotonic()
-    finally:
-        os.kill(pid, signal.SIGCONT)
-        signal.signal(signal.SIGTERM, old)
-
-
-def timed(fn, *args, **kw):
-    """(seconds, result or DBusFailure) of fn()."""
-    started = time.monotonic()
-    try:
-        result = fn(*args, **kw)
-    except DBusFailure as e:
-        result = e
-    return time.monotonic() - started, result
 
 
 def slots_call(client, dom):
@@ -122,7 +88,7 @@ def test_libvirtd_hung(bus, workdir, domains):
         first = domains.new_q35("hung-a")
         other = domains.new_q35("hung-b")
         for dom in (first, other):
-            settle(dom)
+            skdaemon.settled(dom)
         before = {d.name(): inactive_xml(d) for d in (first, other)}
         pid = svc.proc.pid
         mac = "52:54:00:d7:f9:01"
@@ -166,7 +132,7 @@ def test_libvirtd_hung(bus, workdir, domains):
         # The refused attach did nothing, then or later; a new one works.
         mac2 = "52:54:00:d7:f9:02"
         client.attach(first.name(), nic("virtio", mac2), config=True)
-        xml = settle(first)
+        xml = inactive_xml(skdaemon.settled(first))
         assert mac2 in xml and mac not in xml
         assert inactive_xml(other) == before[other.name()]
     finally:
@@ -210,11 +176,11 @@ def test_worker_connection_dropped(bus, workdir, domains):
     client = skdaemon.Client(bus)
     try:
         dom = domains.new_q35("drop")
-        settle(dom)
+        skdaemon.settled(dom)
         path = skdaemon.domain_path(dom.UUIDString())
         mac = "52:54:00:d7:f9:11"
         client.attach(dom.name(), nic("virtio", mac), config=True)
-        kept = settle(dom)
+        kept = inactive_xml(skdaemon.settled(dom))
         assert mac in kept and len(free_ports(kept)) == skdaemon.SPARE_PORTS
         for round_ in range(2):
             client.domain(path, "GetSlots", "(a{sv})", {}, reply="(aa{sv})")
@@ -237,7 +203,7 @@ def test_worker_connection_dropped(bus, workdir, domains):
         log = svc.log()
         assert "lost the connection to libvirt" not in log, log
         assert "a worker's connection to" in log, "no worker found its connection closed"
-        xml = settle(dom)
+        xml = inactive_xml(skdaemon.settled(dom))
         assert mac in xml and mac2 in xml, xml
         assert len(free_ports(xml)) == skdaemon.SPARE_PORTS, xml
         assert skdaemon.device_address(xml, mac) == skdaemon.device_address(kept, mac)

@@ -11,9 +11,8 @@ import pytest
 import skdaemon
 from skauth import settled
 from skdaemon import inactive_xml, nic
-from test_faults import manager_call
-from test_hung import PROMPT, stopped, timed
-from test_polkitd import bus, placed_files, polkitd, workdir  # noqa: F401 (fixtures)
+from skfault import PROMPT, manager_call, stopped, timed
+from test_polkitd import bus, placed_files, polkitd  # noqa: F401 (fixtures)
 
 NO_INTERACTION_TIMEOUT = 5  # sk-auth.c: SK_POLKIT_TIMEOUT_MS
 AUTH_TIMEOUT = 3  # [service] auth-timeout-seconds in this module's config
@@ -69,7 +68,7 @@ def test_polkitd_hung(client, domains, polkitd):  # noqa: F811
     before_other = inactive_xml(other)
 
     timings = {}
-    with stopped(polkitd.pid):
+    with stopped(polkitd.proc.pid):
         quiet = attach_call(client, target, "52:54:00:d7:fa:02", quiet=True)
         asking = attach_call(client, target, "52:54:00:d7:fa:03", quiet=False)
         client.pump(0.5)
