@@ -136,7 +136,7 @@ sk_cli_plan_output(const SkCliArgs *args, const SkPlan *plan, const SkDevice *de
         return doc ? sk_cli_doc_to_output(doc) : NULL;
     }
     if (args->print_device_xml) {
-        g_autofree char *xml = sk_device_to_xml(dev, plan->has_address ? &plan->address : NULL);
+        g_autofree char *xml = sk_edit_device_xml(dev, plan);
 
         if (g_str_has_suffix(xml, "\n"))
             return g_steal_pointer(&xml);

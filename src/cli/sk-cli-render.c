@@ -234,6 +234,29 @@ sk_cli_controllers_text(GVariant *controllers, GString *out)
     sk_cli_table_render(table, "  ", FALSE, out);
 }
 
+/* The controllers libvirt would add by itself for the device, as the plan adds them. */
+static void
+sk_cli_companions_text(GVariant *companions, GString *out)
+{
+    g_autoptr(SkCliTable) table = sk_cli_table_new(6);
+
+    sk_cli_table_add(table, "TYPE", "INDEX", "MODEL", "ADDRESS", "ADDED TO", "PURPOSE");
+    for (gsize i = 0; i < g_variant_n_children(companions); i++) {
+        g_autoptr(GVariant) c = g_variant_get_child_value(companions, i);
+        g_autofree char *index = g_strdup_printf("%u", (guint)sk_dict_int(c, "index", 0));
+        gboolean live = sk_dict_bool(c, "live", FALSE);
+        gboolean config = sk_dict_bool(c, "config", FALSE);
+
+        sk_cli_table_add(table, sk_dict_str(c, "type", "-"), index,
+                         sk_dict_nonempty(c, "model", "-"), sk_dict_nonempty(c, "address", "-"),
+                         live && config ? "running+persistent"
+                         : live         ? "running"
+                                        : "persistent",
+                         sk_dict_str(c, "purpose", ""));
+    }
+    sk_cli_table_render(table, "  ", FALSE, out);
+}
+
 static void
 sk_cli_reasons_text(GVariant *dict, GString *out)
 {
@@ -267,6 +290,7 @@ sk_cli_render_plan(GVariant *plan, const SkCliGlobals *g)
 {
     g_autoptr(GString) out = g_string_new(NULL);
     g_autoptr(GVariant) controllers = g_variant_lookup_value(plan, "controllers", NULL);
+    g_autoptr(GVariant) companions = g_variant_lookup_value(plan, "companions", NULL);
     gboolean live = sk_dict_bool(plan, "live", FALSE);
     gboolean config = sk_dict_bool(plan, "config", FALSE);
     const char *reason = sk_dict_nonempty(plan, "no_pci_reason", NULL);
@@ -291,6 +315,10 @@ sk_cli_render_plan(GVariant *plan, const SkCliGlobals *g)
         sk_cli_controllers_text(controllers, out);
     } else {
         g_string_append(out, "controllers to add: none\n");
+    }
+    if (companions && g_variant_n_children(companions) > 0) {
+        g_string_append(out, "controllers libvirt would add implicitly, attached first:\n");
+        sk_cli_companions_text(companions, out);
     }
     if (!g->quiet)
         sk_cli_reasons_text(plan, out);

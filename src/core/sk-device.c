@@ -283,6 +283,7 @@ sk_classify_interface(SkClassify *c, GError **error)
         c->mmio_capable = TRUE;
         c->dev->flags = sk_virtio_family_flags(c, resolved);
     } else if (sk_str_is(resolved, "usb-net")) {
+        c->dev->on_usb = TRUE;
         sk_no_pci(c, "a usb-net interface sits on the USB bus");
     } else if (sk_str_is(resolved, "e1000e") || resolved == NULL) {
         /* A model libvirt 9.0 has no name for (ne2k_pci, pcnet, igb, ...) is "unknown", which
@@ -340,6 +341,8 @@ sk_classify_disk(SkClassify *c, GError **error)
     if (!sk_check_virtio_model(c, model, error))
         return FALSE;
     c->label = g_strdup_printf("%s%s%s", bus, dev != NULL ? " " : "", dev != NULL ? dev : "");
+    c->dev->bus = g_strdup(bus);
+    c->dev->on_usb = g_str_equal(bus, "usb");
     if (!g_str_equal(bus, "virtio")) {
         reason = sk_disk_bus_reason(bus);
         if (reason != NULL)
@@ -354,9 +357,10 @@ sk_classify_disk(SkClassify *c, GError **error)
     return TRUE;
 }
 
-/* qemuDomainGetSCSIControllerModel with Debian's QEMU 7.2 (which has lsi and virtio-scsi). */
-static const char *
-sk_default_scsi_model(const SkMachineInfo *mi)
+/* qemuDomainGetSCSIControllerModel with Debian's QEMU 7.2 (which has lsi and virtio-scsi;
+ * verified: lsilogic on q35 and on aarch64 virt). */
+const char *
+sk_device_default_scsi_model(const SkMachineInfo *mi)
 {
     if (sk_str_is(mi->arch, "ppc64") || sk_str_is(mi->arch, "ppc64le"))
         return "ibmvscsi";
@@ -419,7 +423,7 @@ sk_classify_controller(SkClassify *c, GError **error)
     } else if (g_str_equal(type, "scsi")) {
         if (model != NULL && !sk_str_in(model, sk_scsi_models))
             return sk_unknown_value(c, "SCSI controller model", model, error);
-        resolved = model != NULL ? model : sk_default_scsi_model(c->mi);
+        resolved = model != NULL ? model : sk_device_default_scsi_model(c->mi);
         c->mmio_capable = TRUE;
         if (sk_str_is(resolved, "ncr53c90"))
             sk_no_pci(c, "the ncr53c90 SCSI controller is built into the machine");
@@ -524,6 +528,7 @@ sk_classify_sound(SkClassify *c, GError **error)
     if (!sk_str_in(model, sk_sound_models))
         return sk_unknown_value(c, "sound model", model ? model : "(none)", error);
     sk_set_model(c, model);
+    c->dev->on_usb = g_str_equal(model, "usb");
     if (sk_str_in(model, (const char *const[]){ "es1370", "ac97", "ich6", "ich9", NULL }))
         c->dev->flags = c->pci;
     else
@@ -600,6 +605,7 @@ sk_classify_input(SkClassify *c, GError **error)
     if (!sk_check_virtio_model(c, model, error))
         return FALSE;
     c->label = g_strdup_printf("%s%s%s", type ? type : "", type ? " " : "", bus);
+    c->dev->on_usb = g_str_equal(bus, "usb");
     if (!g_str_equal(bus, "virtio")) {
         sk_no_pci(c, "input bus='%s' does not use PCI", bus);
         return TRUE;
@@ -628,6 +634,7 @@ sk_classify_serial(SkClassify *c, GError **error)
     g_autofree char *target = sk_xml_get_prop(sk_xml_child(c->node, "target"), "type");
 
     sk_set_model(c, target);
+    c->dev->on_usb = sk_str_is(target, "usb-serial");
     if (sk_str_is(target, "pci-serial"))
         c->dev->flags = c->pci;
     else
@@ -724,6 +731,7 @@ sk_classify_hostdev(SkClassify *c, GError **error)
         return TRUE;
     }
     c->label = g_strdup(type);
+    c->dev->on_usb = g_str_equal(type, "usb");
     sk_no_pci(c, "a %s hostdev is not a PCI device", type);
     return TRUE;
 }
@@ -843,6 +851,9 @@ sk_device_classify(xmlNode *node, const SkMachineInfo *mi, GError **error)
     c.pcie = mi->has_pcie_root ? SK_CONNECT_PCIE_DEVICE | SK_CONNECT_AUTOASSIGN : c.pci;
     c.virtio = c.pcie;
     c.address_type = sk_xml_get_prop(sk_xml_child(node, "address"), "type");
+    /* redirdev only has bus='usb'; hubs and smartcards (on a ccid) are USB devices too */
+    dev->on_usb = g_str_equal(dev->element, "redirdev") || g_str_equal(dev->element, "hub") ||
+                  g_str_equal(dev->element, "smartcard");
     if (info->classify != NULL) {
         ok = info->classify(&c, error);
     } else {
@@ -858,7 +869,12 @@ sk_device_classify(xmlNode *node, const SkMachineInfo *mi, GError **error)
         /* libvirt only assigns PCI addresses to devices without an address of another kind */
         sk_no_pci(&c, "it has an <address type='%s'>, not a PCI address", c.address_type);
     } else if (dev->flags != 0 && c.mmio_capable && mi->virtio_mmio && c.address_type == NULL) {
-        /* qemuDomainAssignVirtioMMIOAddresses; <address type='pci'/> keeps it on PCI */
+        /* qemuDomainAssignVirtioMMIOAddresses; <address type='pci'/> keeps it on PCI. What it
+         * would be on PCI stays known: the planner gives it a PCI address when it must stay
+         * hot-unpluggable (virtio-mmio devices never are). */
+        dev->mmio_pci_flags = dev->flags;
+        sk_describe(&c);
+        dev->pci_description = g_steal_pointer(&dev->description);
         sk_no_pci(&c, "on this machine a virtio device without a PCI address uses virtio-mmio");
     }
     sk_describe(&c);
@@ -905,25 +921,74 @@ sk_device_free(SkDevice *dev)
         return;
     g_free(dev->element);
     g_free(dev->model);
+    g_free(dev->bus);
     g_free(dev->description);
     g_free(dev->no_pci_reason);
+    g_free(dev->pci_description);
     if (dev->doc != NULL)
         xmlFreeDoc(dev->doc);
     g_free(dev);
 }
 
+/* Replaces any <address> child of @node with <address type='drive' .../>. */
+static void
+sk_device_set_drive_address(xmlNode *node, const SkDriveAddr *drive)
+{
+    xmlNode *old = sk_xml_child(node, "address");
+    xmlNode *anode = xmlNewNode(NULL, (const xmlChar *)"address");
+    const struct {
+        const char *name;
+        guint value;
+    } fields[] = { { "controller", drive->controller },
+                   { "bus", drive->bus },
+                   { "target", drive->target },
+                   { "unit", drive->unit } };
+
+    xmlNewProp(anode, (const xmlChar *)"type", (const xmlChar *)"drive");
+    for (gsize i = 0; i < G_N_ELEMENTS(fields); i++) {
+        g_autofree char *text = g_strdup_printf("%u", fields[i].value);
+
+        xmlNewProp(anode, (const xmlChar *)fields[i].name, (const xmlChar *)text);
+    }
+    if (old != NULL) {
+        xmlReplaceNode(old, anode);
+        xmlFreeNode(old);
+    } else {
+        xmlAddChild(node, anode);
+    }
+}
+
+xmlNode *
+sk_device_copy_node(const SkDevice *dev, xmlDoc *doc, const SkPciAddr *addr,
+                    const SkDriveAddr *drive)
+{
+    xmlNode *copy;
+
+    g_return_val_if_fail(dev != NULL && dev->node != NULL, NULL);
+    copy = xmlDocCopyNode(dev->node, doc, 1);
+    sk_xml_strip_blanks(copy); /* the caller's layout would leave the new address unindented */
+    if (addr != NULL)
+        sk_xml_set_pci_address(copy, addr);
+    else if (drive != NULL)
+        sk_device_set_drive_address(copy, drive);
+    return copy;
+}
+
 char *
-sk_device_to_xml(const SkDevice *dev, const SkPciAddr *addr)
+sk_device_to_xml_full(const SkDevice *dev, const SkPciAddr *addr, const SkDriveAddr *drive)
 {
     xmlNode *copy;
     char *text;
 
     g_return_val_if_fail(dev != NULL && dev->node != NULL, NULL);
-    copy = xmlDocCopyNode(dev->node, dev->node->doc, 1);
-    sk_xml_strip_blanks(copy); /* the caller's layout would leave the new address unindented */
-    if (addr != NULL)
-        sk_xml_set_pci_address(copy, addr);
+    copy = sk_device_copy_node(dev, dev->node->doc, addr, drive);
     text = sk_xml_node_to_string(copy);
     xmlFreeNode(copy);
     return text;
+}
+
+char *
+sk_device_to_xml(const SkDevice *dev, const SkPciAddr *addr)
+{
+    return sk_device_to_xml_full(dev, addr, NULL);
 }

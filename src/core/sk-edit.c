@@ -174,13 +174,35 @@ sk_edit_apply_plan(xmlDoc *domain, const SkPlan *plan, const SkDevice *dev, GErr
         sk_edit_insert(doc, devices, ref, node);
         ref = node;
     }
-    if (dev != NULL) {
-        xmlNode *copy = xmlDocCopyNode(dev->node, doc, 1);
+    for (guint i = 0; plan->companions != NULL && i < plan->companions->len; i++) {
+        const SkCompanion *comp = plan->companions->pdata[i];
+        xmlNode *node;
 
-        sk_xml_strip_blanks(copy);
-        if (plan->has_address)
-            sk_xml_set_pci_address(copy, &plan->address);
+        if (!comp->config)
+            continue;
+        node =
+            sk_device_copy_node(comp->device, doc, comp->has_address ? &comp->address : NULL, NULL);
+        sk_edit_insert(doc, devices, ref, node);
+        ref = node;
+    }
+    if (dev != NULL) {
+        xmlNode *copy = sk_device_copy_node(dev, doc, plan->has_address ? &plan->address : NULL,
+                                            plan->has_drive_address ? &plan->drive_address : NULL);
+
         sk_edit_insert(doc, devices, sk_edit_last_named(devices, (const char *)copy->name), copy);
     }
     return g_steal_pointer(&doc);
+}
+
+char *
+sk_edit_device_xml(const SkDevice *dev, const SkPlan *plan)
+{
+    return sk_device_to_xml_full(dev, plan->has_address ? &plan->address : NULL,
+                                 plan->has_drive_address ? &plan->drive_address : NULL);
+}
+
+char *
+sk_edit_companion_xml(const SkCompanion *comp)
+{
+    return sk_device_to_xml(comp->device, comp->has_address ? &comp->address : NULL);
 }

@@ -229,6 +229,14 @@ sk_metadata_device_key(const SkDevice *dev)
 
         if (target != NULL)
             return g_strdup_printf("disk target=%s", target);
+    } else if (g_str_equal(dev->element, "controller") && dev->pci_model == SK_PCI_MODEL_NONE) {
+        g_autofree char *type = sk_xml_get_prop(node, "type");
+        g_autofree char *index = sk_xml_get_prop(node, "index");
+        guint value = 0;
+
+        /* A controller slotkeeper added for a device (a SCSI controller for a SCSI disk). */
+        if (type != NULL && index != NULL && sk_xml_parse_uint(index, &value))
+            return g_strdup_printf("controller type=%s index=%u", type, value);
     } else if (g_str_equal(dev->element, "hostdev")) {
         xmlNode *source = sk_xml_child(node, "source");
         SkPciAddr addr = { 0 };

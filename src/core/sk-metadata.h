@@ -44,7 +44,8 @@ char *sk_metadata_to_xml(const SkMetadata *md);
 /* @policy with the domain's overrides applied. */
 void sk_metadata_apply(const SkMetadata *md, SkPolicy *policy);
 /* A stable key naming @dev across redefinitions: "interface mac=52:54:00:..",
- * "disk target=vda", "hostdev source=0000:03:00.0", else "alias=ua-..." ; NULL if none. */
+ * "disk target=vda", "hostdev source=0000:03:00.0", "controller type=scsi index=0" (not for
+ * PCI controllers), else "alias=ua-..." ; NULL if none. */
 char *sk_metadata_device_key(const SkDevice *dev);
 /* Whether @topo holds @dev: the same key (sk_metadata_device_key), or without one the same
  * explicit PCI address. */

@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "sk-implicit.h"
 #include "sk-xml.h"
 
 #define SK_MAX_INDEX 255
@@ -35,13 +36,22 @@ typedef struct {
 typedef struct {
     const SkPlanOptions *opts;
     const SkDevice *dev;
-    SkWorkSet *config; /* NULL when the persistent definition is not affected or not given */
-    SkWorkSet *live;   /* NULL when the running definition is not affected */
-    SkWorkSet *sets[SK_MAX_SETS];
-    guint n_sets;
+    SkWorkSet *all_config; /* NULL when the persistent definition is not affected or given */
+    SkWorkSet *all_live;   /* NULL when the running definition is not affected */
     const char *arch;
     guint cap;
     SkPlan *plan;
+    /* The item being placed (the device or one of its companions) and the definitions it goes
+     * into: a subset of the two above (sk_planner_focus). */
+    SkWorkSet *config;
+    SkWorkSet *live;
+    SkWorkSet *sets[SK_MAX_SETS];
+    guint n_sets;
+    SkConnectFlags flags; /* its connect flags */
+    const char *what;     /* its description */
+    gboolean require;     /* it must stay hot-unpluggable (hotplug-require=yes) */
+    gboolean *out_has;    /* where its address goes */
+    SkPciAddr *out;
 } SkPlanner;
 
 static void
@@ -51,6 +61,16 @@ sk_new_controller_free(SkNewController *ctrl)
     g_free(ctrl);
 }
 
+static void
+sk_companion_free(SkCompanion *comp)
+{
+    sk_device_free(comp->device);
+    g_free(comp->type);
+    g_free(comp->model);
+    g_free(comp->purpose);
+    g_free(comp);
+}
+
 static SkPlan *
 sk_plan_new(void)
 {
@@ -58,6 +78,7 @@ sk_plan_new(void)
 
     plan->controllers = g_ptr_array_new_with_free_func((GDestroyNotify)sk_new_controller_free);
     plan->reasons = g_ptr_array_new_with_free_func(g_free);
+    plan->companions = g_ptr_array_new_with_free_func((GDestroyNotify)sk_companion_free);
     return plan;
 }
 
@@ -70,6 +91,7 @@ sk_plan_free(SkPlan *plan)
     g_free(plan->remedy);
     g_ptr_array_unref(plan->controllers);
     g_ptr_array_unref(plan->reasons);
+    g_ptr_array_unref(plan->companions);
     g_free(plan);
 }
 
@@ -437,6 +459,20 @@ sk_work_count_free(const SkWorkSet *set, guint *pcie, guint *pci)
     }
 }
 
+/* The next item goes into the running definition (@live) and/or the persistent one (@config),
+ * of those the plan affects. */
+static void
+sk_planner_focus(SkPlanner *p, gboolean live, gboolean config)
+{
+    p->config = config ? p->all_config : NULL;
+    p->live = live ? p->all_live : NULL;
+    p->n_sets = 0;
+    if (p->config != NULL)
+        p->sets[p->n_sets++] = p->config;
+    if (p->live != NULL)
+        p->sets[p->n_sets++] = p->live;
+}
+
 static void
 sk_planner_init(SkPlanner *p, const SkTopology *persistent, const SkTopology *live,
                 const SkPolicy *policy)
@@ -444,30 +480,28 @@ sk_planner_init(SkPlanner *p, const SkTopology *persistent, const SkTopology *li
     const SkTopology *any = persistent ? persistent : live;
 
     p->plan = sk_plan_new();
-    if (persistent != NULL) {
-        p->config = sk_work_set_new(persistent, "persistent");
-        p->sets[p->n_sets++] = p->config;
-    }
-    if (live != NULL) {
-        p->live = sk_work_set_new(live, "running");
-        p->sets[p->n_sets++] = p->live;
-    }
+    if (persistent != NULL)
+        p->all_config = sk_work_set_new(persistent, "persistent");
+    if (live != NULL)
+        p->all_live = sk_work_set_new(live, "running");
     p->arch = sk_topology_get_machine_info(any)->arch;
     p->cap = sk_policy_root_port_cap(policy, p->arch);
+    sk_planner_focus(p, live != NULL, persistent != NULL);
 }
 
 static void
 sk_planner_clear(SkPlanner *p)
 {
-    g_clear_pointer(&p->config, g_free);
-    g_clear_pointer(&p->live, g_free);
+    g_clear_pointer(&p->all_config, g_free);
+    g_clear_pointer(&p->all_live, g_free);
+    p->config = p->live = NULL;
     g_clear_pointer(&p->plan, sk_plan_free);
 }
 
 static gboolean
 sk_planner_is_pcie(const SkPlanner *p)
 {
-    return p->sets[0]->kind != SK_MACHINE_PC;
+    return (p->all_config != NULL ? p->all_config : p->all_live)->kind != SK_MACHINE_PC;
 }
 
 static gboolean
@@ -545,10 +579,10 @@ sk_planner_validate_address(SkPlanner *p, GError **error)
 static void
 sk_planner_place(SkPlanner *p, const SkPciAddr *addr)
 {
-    p->plan->has_address = TRUE;
-    p->plan->address = *addr;
+    *p->out_has = TRUE;
+    *p->out = *addr;
     for (guint i = 0; i < p->n_sets; i++)
-        sk_work_reserve(p->sets[i], addr, p->dev->flags);
+        sk_work_reserve(p->sets[i], addr, p->flags);
 }
 
 static void
@@ -575,7 +609,7 @@ static gboolean
 sk_planner_try_root_bus(SkPlanner *p)
 {
     SkWorkSet *only[1] = { p->config };
-    SkConnectFlags flags = p->dev->flags & ~SK_CONNECT_AUTOASSIGN;
+    SkConnectFlags flags = p->flags & ~SK_CONNECT_AUTOASSIGN;
     SkPciAddr addr;
 
     if (!sk_work_find(only, 1, flags, TRUE, 0, &addr)) {
@@ -585,9 +619,11 @@ sk_planner_try_root_bus(SkPlanner *p)
     }
     sk_planner_place(p, &addr);
     sk_plan_reason(p->plan,
-                   "hotplug-require=no: place it directly on pcie-root at slot 0x%02x as an "
-                   "integrated endpoint; it uses no port and needs no bridge, but can never be "
+                   "%s: place it directly on pcie-root at slot 0x%02x as an integrated "
+                   "endpoint; it uses no port and needs no bridge, but can never be "
                    "hot-unplugged",
+                   p->opts->hotplug_require ? "libvirt cannot hot-unplug it anyway"
+                                            : "hotplug-require=no",
                    addr.slot);
     return TRUE;
 }
@@ -597,7 +633,7 @@ sk_planner_need_text(const SkPlanner *p)
 {
     if (!sk_planner_is_pcie(p))
         return "a free hotplug-capable slot on pci-root (needs <acpi/>) or on a pci-bridge";
-    if (p->dev->flags & SK_CONNECT_PCIE_DEVICE)
+    if (p->flags & SK_CONNECT_PCIE_DEVICE)
         return "an empty hotplug-capable pcie-root-port (or switch downstream port)";
     return "a free slot on a pcie-to-pci-bridge or pci-bridge (conventional PCI devices cannot "
            "use PCI Express ports)";
@@ -613,7 +649,7 @@ sk_planner_grow(SkPlanner *p, SkPciAddr *addr, char **why)
         *why = g_strdup("the persistent definition is not part of this plan");
         return FALSE;
     }
-    if (sk_planner_is_pcie(p) && (p->dev->flags & SK_CONNECT_PCIE_DEVICE)) {
+    if (sk_planner_is_pcie(p) && (p->flags & SK_CONNECT_PCIE_DEVICE)) {
         ctrl = sk_planner_add_root_port(p, "hotplug port for this device", why);
         if (ctrl == NULL)
             return FALSE;
@@ -655,19 +691,19 @@ sk_planner_list_controllers(const SkPlanner *p, guint from)
 static const char *
 sk_planner_remedy_without_growth(const SkPlanner *p)
 {
-    if (p->opts->live && p->config != NULL)
+    if (p->live != NULL && p->config != NULL)
         return "detach a device to free a slot: a running guest cannot gain slots, and the "
                "persistent definition has no room for a new one either";
-    if (p->opts->live && p->opts->transient)
+    if (p->live != NULL && p->opts->transient)
         return "detach a device to free a slot: a running guest cannot gain slots, and a "
                "transient domain has no persistent definition to add one to";
-    if (p->opts->live)
+    if (p->live != NULL)
         return "detach a device to free a slot, or attach with --config so that a slot is added "
                "for the next cold boot (a running guest cannot gain slots)";
     /* Not live, so the persistent definition was part of the plan and could not grow. */
     if (!sk_planner_is_pcie(p))
         return "free a slot: no PCI bus has room for another pci-bridge";
-    if (!(p->dev->flags & SK_CONNECT_PCIE_DEVICE) &&
+    if (!(p->flags & SK_CONNECT_PCIE_DEVICE) &&
         p->opts->policy.legacy_bridge == SK_LEGACY_BRIDGE_NEVER)
         return "set the legacy-bridge policy to lazy, use a PCI Express model (e.g. virtio or "
                "e1000e), or use --hotplug-require no to place it on pcie-root";
@@ -675,43 +711,47 @@ sk_planner_remedy_without_growth(const SkPlanner *p)
            "raise the root-port cap, or detach a device first";
 }
 
-static gboolean
+/* Places the focused item (p->flags, p->what) in every definition it goes into: a hotplug slot
+ * when it must stay hot-unpluggable or goes into the running guest, growing the persistent
+ * definition when that is all that can give it one; or refuses the plan. */
+static void
 sk_planner_attach_pci(SkPlanner *p)
 {
     const SkPlanOptions *opts = p->opts;
-    gboolean hotplug = opts->hotplug_require || opts->live;
-    SkConnectFlags flags = p->dev->flags | (hotplug ? SK_CONNECT_HOTPLUGGABLE : 0);
+    gboolean live = p->live != NULL;
+    gboolean hotplug = p->require || live;
+    SkConnectFlags flags = p->flags | (hotplug ? SK_CONNECT_HOTPLUGGABLE : 0);
     g_autofree char *why = NULL;
     g_autofree char *prepared = NULL;
     g_autofree char *added = NULL;
     guint before = p->plan->controllers->len;
     SkPciAddr addr;
 
-    if (sk_planner_is_pcie(p) && (p->dev->flags & SK_CONNECT_INTEGRATED)) {
+    if (sk_planner_is_pcie(p) && (p->flags & SK_CONNECT_INTEGRATED)) {
         if (!sk_planner_try_root_bus(p))
             sk_plan_refuse(p->plan, SK_ERROR_NO_FREE_SLOT, "detach a device from pcie-root first",
-                           "%s must sit on pcie-root (bus 0), which is full", p->dev->description);
-        return TRUE;
+                           "%s must sit on pcie-root (bus 0), which is full", p->what);
+        return;
     }
-    if (!opts->hotplug_require && opts->live)
+    if (!p->require && live && !opts->hotplug_require)
         sk_plan_reason(p->plan, "hotplug-require=no does not apply to the running guest: a live "
                                 "attach always needs a hotplug-capable slot");
     if (!hotplug && sk_planner_is_pcie(p) && sk_planner_try_root_bus(p))
-        return TRUE;
+        return;
     if (sk_work_find(p->sets, p->n_sets, flags, FALSE, -1, &addr)) {
         sk_planner_place(p, &addr);
         sk_planner_describe_choice(p, &addr, hotplug);
-        return TRUE;
+        return;
     }
     sk_plan_reason(p->plan, "no compatible hotplug slot is free%s: it needs %s",
                    p->n_sets > 1 ? " in both definitions" : "", sk_planner_need_text(p));
     /* A transient domain has no persistent definition to grow for the next boot. */
-    if (!(opts->live && opts->transient) && sk_planner_grow(p, &addr, &why)) {
+    if (!(live && opts->transient) && sk_planner_grow(p, &addr, &why)) {
         sk_planner_describe_controllers(p, before);
-        if (!opts->live) {
+        if (!live) {
             sk_planner_place(p, &addr);
             sk_planner_describe_choice(p, &addr, hotplug);
-            return TRUE;
+            return;
         }
         added = sk_planner_list_controllers(p, before);
         prepared = g_strdup_printf(
@@ -720,7 +760,7 @@ sk_planner_attach_pci(SkPlanner *p)
             "again",
             added);
     }
-    if (opts->live) {
+    if (live) {
         SkWorkSet *live_only[1] = { p->live };
         g_autofree char *remedy = NULL;
         SkPciAddr live_addr;
@@ -738,12 +778,199 @@ sk_planner_attach_pci(SkPlanner *p)
         sk_plan_refuse(p->plan, SK_ERROR_NO_FREE_SLOT, remedy,
                        "no free hotplug-capable slot for %s in the running guest: it needs %s, "
                        "and controllers cannot be hotplugged",
-                       p->dev->description, sk_planner_need_text(p));
-        return TRUE;
+                       p->what, sk_planner_need_text(p));
+        return;
     }
     sk_plan_refuse(p->plan, SK_ERROR_NO_FREE_SLOT, sk_planner_remedy_without_growth(p),
-                   "no hotplug-capable slot can be had for %s: %s", p->dev->description,
+                   "no hotplug-capable slot can be had for %s: %s", p->what,
                    why ? why : "no compatible bus");
+}
+
+/* ---- implicit controllers (companions) and the device ---- */
+
+/* "disk scsi sda" from "disk scsi sda (no PCI slot)". */
+static char *
+sk_planner_short_name(const char *description)
+{
+    const char *paren = strrchr(description, '(');
+
+    if (paren != NULL && paren > description && paren[-1] == ' ')
+        return g_strndup(description, (gsize)(paren - description - 1));
+    return g_strdup(description);
+}
+
+static SkCompanion *
+sk_planner_find_companion(const SkPlanner *p, const SkImplicitController *ic)
+{
+    for (guint i = 0; i < p->plan->companions->len; i++) {
+        SkCompanion *comp = p->plan->companions->pdata[i];
+
+        if (comp->index == ic->index && g_str_equal(comp->type, ic->type))
+            return comp;
+    }
+    return NULL;
+}
+
+/* What libvirt would add for the device in each definition it goes into: the companions, the
+ * drive address that names them, or a refusal where libvirt refuses (USB without USB). */
+static gboolean
+sk_planner_collect_companions(SkPlanner *p, const SkTopology *persistent, const SkTopology *live,
+                              GError **error)
+{
+    const SkTopology *topos[2] = { persistent, live };
+    g_autofree char *name = sk_planner_short_name(p->dev->description);
+
+    for (guint t = 0; t < G_N_ELEMENTS(topos); t++) {
+        g_autoptr(SkImplicitNeeds) needs = NULL;
+
+        if (topos[t] == NULL)
+            continue;
+        needs = sk_implicit_needs(p->dev, topos[t], error);
+        if (needs == NULL)
+            return FALSE;
+        if (needs->usb_missing != NULL && !p->plan->refused)
+            sk_plan_refuse(p->plan, SK_ERROR_NOT_SUPPORTED,
+                           "add a USB controller to the persistent definition first (virsh "
+                           "attach-device --config with <controller type='usb' "
+                           "model='qemu-xhci'/>); a running guest cannot gain one",
+                           "%s", needs->usb_missing);
+        if (needs->has_drive && !p->plan->has_drive_address) {
+            p->plan->has_drive_address = TRUE;
+            p->plan->drive_address = needs->drive;
+        }
+        for (guint i = 0; i < needs->controllers->len; i++) {
+            const SkImplicitController *ic = needs->controllers->pdata[i];
+            SkCompanion *comp = sk_planner_find_companion(p, ic);
+
+            if (comp == NULL) {
+                comp = g_new0(SkCompanion, 1);
+                comp->type = g_strdup(ic->type);
+                comp->index = ic->index;
+                comp->model = g_strdup(ic->model);
+                comp->live_pluggable = ic->live_pluggable;
+                comp->purpose =
+                    g_strdup_printf("%s controller %u for %s", ic->type, ic->index, name);
+                g_ptr_array_add(p->plan->companions, comp);
+            }
+            /* By position: the CLI may pass one document as both definitions. */
+            if (t == 1)
+                comp->live = TRUE;
+            else
+                comp->config = TRUE;
+        }
+    }
+    /* Only a device that brings its controller along needs an explicit drive address. */
+    if (p->plan->companions->len == 0)
+        p->plan->has_drive_address = FALSE;
+    return TRUE;
+}
+
+/* Which connect flags @dev is placed with: a virtio device that libvirt would put on
+ * virtio-mmio gets a PCI address when it must stay hot-unpluggable (@hotplug), since
+ * virtio-mmio devices never are; otherwise it keeps libvirt's virtio-mmio (flags 0). */
+static SkConnectFlags
+sk_planner_transport(SkPlanner *p, const SkDevice *dev, gboolean hotplug, const char **what)
+{
+    *what = dev->description;
+    if (dev->flags != 0 || dev->mmio_pci_flags == 0)
+        return dev->flags;
+    if (!hotplug) {
+        sk_plan_reason(p->plan,
+                       "%s keeps libvirt's virtio-mmio transport (no PCI address), "
+                       "which can never be hot-unplugged",
+                       dev->pci_description);
+        return 0;
+    }
+    *what = dev->pci_description;
+    sk_plan_reason(p->plan,
+                   "without a PCI address libvirt would put it on virtio-mmio on this "
+                   "guest, and virtio-mmio devices can never be hot-unplugged: it gets a "
+                   "PCI address as %s",
+                   dev->pci_description);
+    return dev->mmio_pci_flags;
+}
+
+static void
+sk_planner_place_companion(SkPlanner *p, SkCompanion *comp, const SkMachineInfo *mi)
+{
+    g_autofree char *xml = NULL;
+    g_autofree char *where = NULL;
+    g_autofree char *name = sk_planner_short_name(p->dev->description);
+    g_autofree char *described = NULL;
+    const char *what = NULL;
+    SkConnectFlags flags;
+
+    where = g_strdup_printf("%s%s%s", comp->config ? "the persistent definition" : "",
+                            comp->config && comp->live ? " and " : "",
+                            comp->live ? "the running guest" : "");
+    if (comp->live && !comp->live_pluggable) {
+        sk_plan_refuse(p->plan, SK_ERROR_NOT_SUPPORTED,
+                       "attach it with --config only: slotkeeper then adds the controller to the "
+                       "persistent definition with it, and both work after the guest is shut "
+                       "down and started again",
+                       "%s needs %s controller %u, which the running guest lacks, and libvirt "
+                       "cannot hot-plug a %s controller",
+                       name, comp->type, comp->index, comp->type);
+        return;
+    }
+    xml = comp->model != NULL
+              ? g_strdup_printf("<controller type='%s' index='%u' model='%s'/>", comp->type,
+                                comp->index, comp->model)
+              : g_strdup_printf("<controller type='%s' index='%u'/>", comp->type, comp->index);
+    comp->device = sk_device_new_from_xml(xml, strlen(xml), mi, NULL);
+    g_assert(comp->device != NULL); /* built from libvirt's own names */
+    sk_plan_reason(p->plan,
+                   "it needs %s controller %u, which %s lacks: libvirt would add %s%s%s by itself "
+                   "at an address of its choosing; the plan adds it explicitly, before the device",
+                   comp->type, comp->index, where, comp->model ? "an " : "one",
+                   comp->model ? comp->model : "", comp->model ? " controller" : "");
+    p->require = p->opts->hotplug_require && comp->live_pluggable;
+    flags = sk_planner_transport(p, comp->device, p->require || comp->live, &what);
+    if (flags == 0)
+        return;
+    described = g_strdup_printf("%s, which %s needs,", what, name);
+    sk_planner_focus(p, comp->live, comp->config);
+    p->flags = flags;
+    p->what = described;
+    p->out = &comp->address;
+    p->out_has = &comp->has_address;
+    sk_planner_attach_pci(p);
+}
+
+static gboolean
+sk_planner_companions(SkPlanner *p, const SkTopology *persistent, const SkTopology *live,
+                      GError **error)
+{
+    const SkMachineInfo *mi = sk_topology_get_machine_info(persistent != NULL ? persistent : live);
+
+    if (!sk_planner_collect_companions(p, persistent, live, error))
+        return FALSE;
+    for (guint i = 0; i < p->plan->companions->len && !p->plan->refused; i++)
+        sk_planner_place_companion(p, p->plan->companions->pdata[i], mi);
+    sk_planner_focus(p, p->all_live != NULL, p->all_config != NULL);
+    return TRUE;
+}
+
+static gboolean
+sk_planner_device(SkPlanner *p, GError **error)
+{
+    const SkDevice *dev = p->dev;
+
+    p->require = p->opts->hotplug_require;
+    p->out = &p->plan->address;
+    p->out_has = &p->plan->has_address;
+    p->flags = sk_planner_transport(p, dev, p->require || p->live != NULL, &p->what);
+    p->plan->virtio_pci = p->flags != dev->flags;
+    if (p->flags == 0) {
+        if (dev->mmio_pci_flags == 0)
+            sk_plan_reason(p->plan, "%s needs no PCI address: %s",
+                           p->plan->companions->len > 0 ? "the device itself" : "it",
+                           dev->no_pci_reason ? dev->no_pci_reason : "not a PCI device");
+        return TRUE;
+    }
+    if (dev->has_pci_address)
+        return sk_planner_validate_address(p, error);
+    sk_planner_attach_pci(p);
     return TRUE;
 }
 
@@ -790,16 +1017,14 @@ sk_plan_attach(const SkTopology *persistent, const SkTopology *live, const SkDev
     p.dev = dev;
     sk_planner_init(&p, opts->config ? persistent : NULL, opts->live ? live : NULL, &opts->policy);
     sk_plan_reason(p.plan, "%s", dev->description);
-    if (dev->flags == 0) {
-        sk_plan_reason(p.plan, "needs no PCI address: %s",
-                       dev->no_pci_reason ? dev->no_pci_reason : "not a PCI device");
-    } else if (dev->has_pci_address) {
-        if (!sk_planner_validate_address(&p, error)) {
-            sk_planner_clear(&p);
-            return NULL;
-        }
-    } else {
-        sk_planner_attach_pci(&p);
+    if (!sk_planner_companions(&p, opts->config ? persistent : NULL, opts->live ? live : NULL,
+                               error)) {
+        sk_planner_clear(&p);
+        return NULL;
+    }
+    if (!p.plan->refused && !sk_planner_device(&p, error)) {
+        sk_planner_clear(&p);
+        return NULL;
     }
     if (!p.plan->refused)
         p.plan->effect = opts->live ? SK_PLAN_EFFECT_NOW : SK_PLAN_EFFECT_NEXT_BOOT;

@@ -37,6 +37,21 @@ typedef struct {
     char *purpose; /* "spare hotplug port", "port for the pcie-to-pci-bridge" */
 } SkNewController;
 
+/* A controller libvirt would add by itself for the device (sk-implicit.h), added explicitly:
+ * attached before the device, with its own planned address. */
+typedef struct {
+    SkDevice *device; /* the <controller> element (its own document), as classified */
+    char *type;       /* "scsi", "sata", "virtio-serial" */
+    guint index;
+    char *model;             /* NULL when the element has none */
+    gboolean live_pluggable; /* libvirt can hot-plug and hot-unplug it (SCSI controllers) */
+    gboolean live;           /* hot-plugged into the running guest */
+    gboolean config;         /* added to the persistent definition */
+    gboolean has_address;
+    SkPciAddr address; /* when it takes a PCI slot */
+    char *purpose;     /* "SCSI controller 0 for disk scsi sda" */
+} SkCompanion;
+
 typedef struct {
     gboolean refused;
     SkErrorCode refusal_code; /* when refused */
@@ -45,9 +60,15 @@ typedef struct {
     gboolean has_address;     /* attach plans: the device's address */
     SkPciAddr address;
     SkPlanEffect effect;
-    GPtrArray *controllers;   /* SkNewController*: add to the persistent definition */
-    GPtrArray *reasons;       /* char*: the decisions, in plain words */
-    gboolean short_of_policy; /* reserve plans: the policy cannot be met (cap, no room) */
+    GPtrArray *controllers;     /* SkNewController*: add to the persistent definition */
+    GPtrArray *reasons;         /* char*: the decisions, in plain words */
+    gboolean short_of_policy;   /* reserve plans: the policy cannot be met (cap, no room) */
+    GPtrArray *companions;      /* attach plans: SkCompanion*, in attach order */
+    gboolean has_drive_address; /* the device gets this drive address (its companion's bus) */
+    SkDriveAddr drive_address;
+    /* A virtio device libvirt would put on virtio-mmio gets a PCI address instead (it must stay
+     * hot-unpluggable): its flags are mmio_pci_flags, its description pci_description. */
+    gboolean virtio_pci;
 } SkPlan;
 
 void sk_plan_options_init(SkPlanOptions *opts);

@@ -109,23 +109,87 @@ sk_ops_remove_controllers(SkSnapshot *snap, const SkPlan *plan)
     return left->len ? g_string_free(g_steal_pointer(&left), FALSE) : NULL;
 }
 
-/* After a failed attach: undo the controllers it added, and say in @error when some stay. */
-static void
-sk_ops_roll_back(SkSnapshot *snap, const SkPlan *plan, GError **error)
+static unsigned int
+sk_ops_companion_flags(const SkCompanion *comp)
 {
+    return (comp->live ? VIR_DOMAIN_AFFECT_LIVE : 0) |
+           (comp->config ? VIR_DOMAIN_AFFECT_CONFIG : 0);
+}
+
+/* Attaches the plan's companions (the controllers libvirt would otherwise add by itself at its
+ * own address), each where the plan says, in order. @attached counts those that went in, for a
+ * roll-back. */
+static gboolean
+sk_ops_add_companions(SkSnapshot *snap, const SkPlan *plan, guint *attached, GError **error)
+{
+    for (*attached = 0; *attached < plan->companions->len; (*attached)++) {
+        const SkCompanion *comp = plan->companions->pdata[*attached];
+        g_autofree char *xml = sk_edit_companion_xml(comp);
+        g_autofree char *what = NULL;
+
+        if (virDomainAttachDeviceFlags(snap->dom, xml, sk_ops_companion_flags(comp)) < 0) {
+            what = g_strdup_printf("cannot add %s controller %u (%s)", comp->type, comp->index,
+                                   comp->purpose);
+            return sk_virt_set_error(error, what);
+        }
+    }
+    return TRUE;
+}
+
+/* Takes the first @n companions out again, last first; appends what stays to @left. A live
+ * detach asks the guest, which may take its time (libvirt returns after 5 s): the persistent
+ * definition loses it at once. */
+static void
+sk_ops_remove_companions(SkSnapshot *snap, const SkPlan *plan, guint n, GString *left)
+{
+    for (guint i = MIN(n, plan->companions->len); i-- > 0;) {
+        const SkCompanion *comp = plan->companions->pdata[i];
+        g_autofree char *xml = sk_edit_companion_xml(comp);
+
+        if (virDomainDetachDeviceFlags(snap->dom, xml, sk_ops_companion_flags(comp)) < 0) {
+            virErrorPtr err = virGetLastError();
+
+            g_string_append_printf(left, "%s%s controller %u (%s)", left->len ? ", " : "",
+                                   comp->type, comp->index,
+                                   err && err->message ? err->message : "no reason given");
+        }
+    }
+}
+
+/* After a failed attach: undo the @companions companions and the controllers it added, and say
+ * in @error when some stay. */
+static void
+sk_ops_roll_back_all(SkSnapshot *snap, const SkPlan *plan, guint companions, GError **error)
+{
+    g_autoptr(GString) gone = g_string_new(NULL);
     g_autofree char *left = NULL;
 
-    if (plan->controllers->len == 0)
+    if (plan->controllers->len == 0 && companions == 0)
         return;
-    left = sk_ops_remove_controllers(snap, plan);
-    if (left && error && *error) {
-        char *message = g_strdup_printf("%s; the persistent definition keeps %s, which "
-                                        "slotkeeper added for it and could not remove again",
-                                        (*error)->message, left);
+    sk_ops_remove_companions(snap, plan, companions, gone);
+    left = plan->controllers->len > 0 ? sk_ops_remove_controllers(snap, plan) : NULL;
+    /* Companions may have gone into the running guest too. */
+    if (companions > 0)
+        sk_snapshot_reread(snap, TRUE, TRUE, NULL);
+    if (gone->len > 0 && left != NULL)
+        g_string_append(gone, ", ");
+    if (left != NULL)
+        g_string_append(gone, left);
+    if (gone->len > 0 && error && *error) {
+        char *message = g_strdup_printf("%s; the domain keeps %s, which slotkeeper added for "
+                                        "it and could not remove again",
+                                        (*error)->message, gone->str);
 
         g_free((*error)->message);
         (*error)->message = message;
     }
+}
+
+/* After a failed attach that added only controllers. */
+static void
+sk_ops_roll_back(SkSnapshot *snap, const SkPlan *plan, GError **error)
+{
+    sk_ops_roll_back_all(snap, plan, 0, error);
 }
 
 gboolean
@@ -293,19 +357,28 @@ sk_ops_store_metadata(SkSnapshot *snap, const SkMetadata *md, gboolean live, gbo
 }
 
 /* Whether libvirt takes @dev at the place @plan gives it in the persistent definition: an
- * attach there and a detach of the same device, which leave the definition as it was. */
+ * attach there and a detach of the same device (and of its companions, which a detach of the
+ * device alone would leave behind), which leave the definition as it was. */
 static gboolean
 sk_ops_check_with_libvirt(SkSnapshot *snap, const SkDevice *dev, const SkPlan *plan, GError **error)
 {
-    g_autofree char *xml = sk_device_to_xml(dev, plan->has_address ? &plan->address : NULL);
+    g_autofree char *xml = sk_edit_device_xml(dev, plan);
+    g_autoptr(GString) left = g_string_new(NULL);
+    guint companions = 0;
+    gboolean ok;
 
-    if (virDomainAttachDeviceFlags(snap->dom, xml, VIR_DOMAIN_AFFECT_CONFIG) < 0)
-        return sk_virt_set_error(error, "libvirt refuses the device");
-    if (virDomainDetachDeviceFlags(snap->dom, xml, VIR_DOMAIN_AFFECT_CONFIG) < 0)
-        g_warning("domain %s: cannot take the checked device out of the persistent definition "
+    ok = sk_ops_add_companions(snap, plan, &companions, error);
+    if (ok && virDomainAttachDeviceFlags(snap->dom, xml, VIR_DOMAIN_AFFECT_CONFIG) < 0)
+        ok = sk_virt_set_error(error, "libvirt refuses the device");
+    else if (ok && virDomainDetachDeviceFlags(snap->dom, xml, VIR_DOMAIN_AFFECT_CONFIG) < 0)
+        g_string_append_printf(left, "%s (%s)", dev->description,
+                               virGetLastError() ? virGetLastError()->message : "?");
+    sk_ops_remove_companions(snap, plan, companions, left);
+    if (left->len > 0)
+        g_warning("domain %s: cannot take what was checked out of the persistent definition "
                   "again: %s",
-                  sk_snapshot_name(snap), virGetLastError() ? virGetLastError()->message : "?");
-    return TRUE;
+                  sk_snapshot_name(snap), left->str);
+    return ok;
 }
 
 /* A refused live attach: prepare the persistent definition so that the next cold boot has a
@@ -358,18 +431,57 @@ sk_ops_refused_live(SkSnapshot *snap, SkAttachCtx *ctx, const SkPlan *plan, GErr
     return FALSE;
 }
 
+/* The keys whose hotplug requirement an attach records: the device's, and those of the
+ * companions it adds to the persistent definition (so that a SCSI controller placed on
+ * pcie-root with hotplug-require=no does not make the lazy policy keep a legacy chain). */
+static GPtrArray *
+sk_ops_record_keys(const SkDevice *dev, const SkPlan *plan)
+{
+    GPtrArray *keys = g_ptr_array_new_with_free_func(g_free);
+    char *key = sk_metadata_device_key(dev);
+
+    if (key != NULL)
+        g_ptr_array_add(keys, key);
+    for (guint i = 0; i < plan->companions->len; i++) {
+        const SkCompanion *comp = plan->companions->pdata[i];
+
+        if (comp->config && comp->device != NULL &&
+            (key = sk_metadata_device_key(comp->device)) != NULL)
+            g_ptr_array_add(keys, key);
+    }
+    return keys;
+}
+
+/* Sets the requirement of @keys in @md; TRUE when that changed anything. */
+static gboolean
+sk_ops_set_requirement(SkMetadata *md, const GPtrArray *keys, gboolean require)
+{
+    gboolean changed = FALSE;
+
+    for (guint i = 0; i < keys->len; i++) {
+        const char *key = keys->pdata[i];
+
+        if (require == sk_metadata_get_no_hotplug(md, key)) {
+            sk_metadata_set_hotplug_require(md, key, require);
+            changed = TRUE;
+        }
+    }
+    return changed;
+}
+
 gboolean
 sk_ops_attach(SkSnapshot *snap, const SkRequest *req, SkResult *result, GError **error)
 {
     g_auto(SkAttachCtx) ctx = { 0 };
     g_autoptr(SkPlan) plan = NULL;
     g_autoptr(SkMetadata) md = NULL;
+    g_autoptr(GPtrArray) keys = NULL;
     g_autofree char *dev_xml = NULL;
-    g_autofree char *key = NULL;
     const char *name = sk_snapshot_name(snap);
     unsigned int flags;
-    gboolean record;
+    gboolean record = FALSE;
     gboolean stored = FALSE;
+    guint companions = 0;
 
     if (!sk_ops_prepare(snap, req, &ctx, error))
         return FALSE;
@@ -377,49 +489,50 @@ sk_ops_attach(SkSnapshot *snap, const SkRequest *req, SkResult *result, GError *
     if (!plan)
         return FALSE;
     if (plan->refused) {
-        if (ctx.popts.live)
+        if (ctx.popts.live && plan->refusal_code == SK_ERROR_NO_FREE_SLOT)
             return sk_ops_refused_live(snap, &ctx, plan, error);
         return sk_plan_check(plan, error);
     }
     if (plan->controllers->len > 0 && !sk_ops_add_controllers(snap, plan, error))
         return FALSE;
     sk_fault_point("attach-controllers-defined", name);
-    dev_xml = sk_device_to_xml(ctx.dev, plan->has_address ? &plan->address : NULL);
+    dev_xml = sk_edit_device_xml(ctx.dev, plan);
     flags = (ctx.popts.live ? VIR_DOMAIN_AFFECT_LIVE : 0) |
             (ctx.popts.config ? VIR_DOMAIN_AFFECT_CONFIG : 0);
 
     /* What a crash (or a lost libvirtd) at any point leaves is consistent or harmless, so a
      * restart needs no journal: the controllers come first (spares, if the attach never
-     * happens); live and persistent definitions change in one libvirt call with one explicit
+     * happens), then the companions (a SCSI controller without its disk is a harmless device);
+     * live and persistent definitions change in one libvirt call with one explicit
      * address (libvirtd finishes it even if we die meanwhile); a require=no record is stored
      * before that call and a record to forget after it, so a crash leaves at worst a stale
      * require=no record for a device that is not there, which nothing reads (records only count
      * for devices in the definition, and the next attach of that device rewrites it). Spares
      * are topped up by the reconcile every start begins with. */
-    key = sk_metadata_device_key(ctx.dev);
+    keys = sk_ops_record_keys(ctx.dev, plan);
     md = snap->md ? sk_metadata_copy(snap->md) : sk_metadata_new();
-    record =
-        ctx.popts.config && key && ctx.popts.hotplug_require == sk_metadata_get_no_hotplug(md, key);
-    if (record && !ctx.popts.hotplug_require) {
+    if (ctx.popts.config && !ctx.popts.hotplug_require && sk_ops_set_requirement(md, keys, FALSE)) {
         g_autoptr(GError) local = NULL;
 
-        sk_metadata_set_hotplug_require(md, key, FALSE);
         stored = sk_ops_store_metadata(snap, md, FALSE, TRUE, &local);
-        if (!stored) {
+        if (!stored)
             g_warning("domain %s: %s", name, local->message);
-            record = FALSE;
-        }
         sk_fault_point("attach-recorded", name);
     }
     sk_snapshot_mark(snap, "plan");
-    if (virDomainAttachDeviceFlags(snap->dom, dev_xml, flags) < 0) {
-        sk_virt_set_error(error, NULL);
-        /* A failed attach changes nothing: the record and the controllers go again. */
+    /* The controllers libvirt would add by itself go in first, explicitly, with the same flags
+     * as the device wherever the definition lacks them. */
+    if (!sk_ops_add_companions(snap, plan, &companions, error) ||
+        virDomainAttachDeviceFlags(snap->dom, dev_xml, flags) < 0) {
+        if (companions == plan->companions->len)
+            sk_virt_set_error(error, NULL);
+        /* A failed attach changes nothing: the record, the companions and the controllers go
+         * again. */
         if (stored && virDomainSetMetadata(snap->dom, VIR_DOMAIN_METADATA_ELEMENT, snap->md_xml,
                                            snap->md_xml ? SK_METADATA_PREFIX : NULL, SK_METADATA_NS,
                                            VIR_DOMAIN_AFFECT_CONFIG) < 0)
             g_warning("domain %s: cannot take the hotplug-require=no record back", name);
-        sk_ops_roll_back(snap, plan, error);
+        sk_ops_roll_back_all(snap, plan, companions, error);
         return FALSE;
     }
     sk_fault_point("attach-attached", name);
@@ -427,10 +540,11 @@ sk_ops_attach(SkSnapshot *snap, const SkRequest *req, SkResult *result, GError *
 
     /* Forget an old require=no record now that the device requires hotplug. The device is
      * attached already, so a failure here is only worth a warning. */
-    if (record && ctx.popts.hotplug_require) {
+    record =
+        ctx.popts.config && ctx.popts.hotplug_require && sk_ops_set_requirement(md, keys, TRUE);
+    if (record) {
         g_autoptr(GError) local = NULL;
 
-        sk_metadata_set_hotplug_require(md, key, TRUE);
         if (!sk_ops_store_metadata(snap, md, FALSE, TRUE, &local))
             g_warning("domain %s: %s", name, local->message);
     }
@@ -440,8 +554,16 @@ sk_ops_attach(SkSnapshot *snap, const SkRequest *req, SkResult *result, GError *
     result->config = ctx.popts.config;
     /* The reply's facts: the device is where the plan put it. The definitions libvirt changed
      * are read again after the reply (sk-service.c), before the spares are topped up. */
-    if (plan->has_address)
+    if (companions > 0) {
+        g_autoptr(GError) local = NULL;
+
+        /* Companions bring buses of their own: read what libvirt made of them. The device is
+         * attached: a failed read is for the log, and the job reads again before the top-up. */
+        if (!sk_snapshot_reread(snap, ctx.popts.live, ctx.popts.config, &local))
+            g_warning("domain %s: %s", name, local->message);
+    } else if (plan->has_address) {
         sk_snapshot_note_attach(snap, &plan->address, ctx.popts.live, ctx.popts.config);
+    }
     return TRUE;
 }
 

@@ -4,6 +4,7 @@
 #include <gio/gio.h>
 #include <string.h>
 
+#include "sk-edit.h"
 #include "sk-xml.h"
 
 char *
@@ -76,12 +77,33 @@ sk_wire_controller(const SkNewController *c)
     return g_variant_builder_end(&b);
 }
 
+/* A controller libvirt would have added implicitly, as the plan adds it. */
+static GVariant *
+sk_wire_companion(const SkCompanion *c)
+{
+    GVariantBuilder b;
+    g_autofree char *addr = c->has_address ? sk_pci_addr_format(&c->address) : NULL;
+    g_autofree char *xml = c->device != NULL ? sk_edit_companion_xml(c) : NULL;
+
+    g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
+    sk_wire_add_string(&b, "element", "controller");
+    sk_wire_add_string(&b, "type", c->type);
+    sk_wire_add_string(&b, "model", c->model);
+    sk_wire_add(&b, "index", g_variant_new_uint32(c->index));
+    sk_wire_add_string(&b, "address", addr);
+    sk_wire_add_string(&b, "purpose", c->purpose);
+    sk_wire_add(&b, "live", g_variant_new_boolean(c->live));
+    sk_wire_add(&b, "config", g_variant_new_boolean(c->config));
+    sk_wire_add_string(&b, "xml", xml);
+    return g_variant_builder_end(&b);
+}
+
 /* What kind of slot the device plugs into: "pcie", "pci", "pci-or-pcie", "none", or for a PCI
  * controller its upstream kind ("pcie-root-port", ...). */
 static const char *
-sk_wire_connection_kind(const SkDevice *dev)
+sk_wire_connection_kind(const SkDevice *dev, SkConnectFlags flags)
 {
-    SkConnectFlags types = dev->flags & SK_CONNECT_TYPES_MASK;
+    SkConnectFlags types = flags & SK_CONNECT_TYPES_MASK;
 
     if (types == 0)
         return "none";
@@ -96,16 +118,20 @@ sk_wire_connection_kind(const SkDevice *dev)
     return "other";
 }
 
+/* The device as the plan places it: a virtio device that libvirt would put on virtio-mmio is
+ * described with its PCI connection when the plan gives it a PCI address. */
 static void
-sk_wire_add_device(GVariantBuilder *b, const SkDevice *dev)
+sk_wire_add_device(GVariantBuilder *b, const SkDevice *dev, const SkPlan *plan)
 {
-    gboolean needs_pci = (dev->flags & SK_CONNECT_TYPES_MASK) != 0;
-    g_autofree char *described = needs_pci ? sk_pci_flags_describe(dev->flags) : NULL;
+    gboolean pci = plan->virtio_pci && dev->mmio_pci_flags != 0;
+    SkConnectFlags flags = pci ? dev->mmio_pci_flags : dev->flags;
+    gboolean needs_pci = (flags & SK_CONNECT_TYPES_MASK) != 0;
+    g_autofree char *described = needs_pci ? sk_pci_flags_describe(flags) : NULL;
 
-    sk_wire_add_string(b, "device", dev->description);
+    sk_wire_add_string(b, "device", pci ? dev->pci_description : dev->description);
     sk_wire_add_string(b, "element", dev->element);
     sk_wire_add_string(b, "model", dev->model);
-    sk_wire_add_string(b, "connection", sk_wire_connection_kind(dev));
+    sk_wire_add_string(b, "connection", sk_wire_connection_kind(dev, flags));
     sk_wire_add_string(b, "connection_description", needs_pci ? described : "no PCI slot");
     if (!needs_pci)
         sk_wire_add_string(b, "no_pci_reason", dev->no_pci_reason);
@@ -128,11 +154,20 @@ sk_wire_plan(const SkPlan *plan, const SkDevice *dev, gboolean live, gboolean co
     sk_wire_add(&b, "live", g_variant_new_boolean(live));
     sk_wire_add(&b, "config", g_variant_new_boolean(config));
     if (dev != NULL)
-        sk_wire_add_device(&b, dev);
+        sk_wire_add_device(&b, dev, plan);
     g_variant_builder_init(&ctrls, G_VARIANT_TYPE("aa{sv}"));
     for (guint i = 0; i < plan->controllers->len; i++)
         g_variant_builder_add_value(&ctrls, sk_wire_controller(plan->controllers->pdata[i]));
     sk_wire_add(&b, "controllers", g_variant_builder_end(&ctrls));
+    /* Attach plans only: a reserve plan has no device to bring controllers along. */
+    if (dev != NULL) {
+        GVariantBuilder comps;
+
+        g_variant_builder_init(&comps, G_VARIANT_TYPE("aa{sv}"));
+        for (guint i = 0; plan->companions != NULL && i < plan->companions->len; i++)
+            g_variant_builder_add_value(&comps, sk_wire_companion(plan->companions->pdata[i]));
+        sk_wire_add(&b, "companions", g_variant_builder_end(&comps));
+    }
     sk_wire_add(&b, "reasons", sk_wire_strv(plan->reasons));
     if (plan->refused) {
         g_autofree char *name = sk_wire_error_name(plan->refusal_code);

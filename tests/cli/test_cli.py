@@ -674,10 +674,12 @@ def test_hostile_input(cli, args, content, words):
 
 # The wire schema (docs/json.md): the same keys online (D-Bus Plan) and offline.
 PLAN_KEYS = {"ok", "effect", "live", "config", "device", "element", "model", "connection",
-             "connection_description", "controllers", "reasons"}
+             "connection_description", "controllers", "companions", "reasons"}
 PLAN_OPTIONAL_KEYS = {"address", "no_pci_reason"}
 CONTROLLER_KEYS = {"index", "model", "model_name", "chassis", "port", "chassis_nr", "address",
                    "purpose"}
+COMPANION_KEYS = {"element", "type", "model", "index", "address", "purpose", "live", "config",
+                  "xml"}
 
 
 def check_plan_json(plan):
@@ -693,6 +695,10 @@ def check_plan_json(plan):
     assert ("address" in plan) == needs_pci
     assert isinstance(plan["reasons"], list) and plan["reasons"]
     assert all(isinstance(r, str) and r for r in plan["reasons"])
+    for comp in plan["companions"]:
+        assert set(comp) == COMPANION_KEYS
+        assert comp["element"] == "controller" and comp["purpose"] and comp["xml"]
+        assert comp["address"] == "" or parse_addr(comp["address"])
     for ctrl in plan["controllers"]:
         assert set(ctrl) == CONTROLLER_KEYS
         assert isinstance(ctrl["index"], int) and 0 < ctrl["index"] <= 255
@@ -796,8 +802,15 @@ PLAN_CASES = [
      "pci", "next-boot", [ctl(1, "pci-bridge", "0000:00:04.0")]),
     # No PCI slot at all.
     ("sata-disk", "q35-default", "disk-sata", ["--config"], None, "none", "next-boot", []),
-    ("aarch64-mmio-virtio", "virt-aarch64-mmio", "net-virtio", ["--config"], None, "none",
-     "next-boot", []),
+    # virtio-mmio cannot be hot-unplugged: a PCI address on a new root port (the guest has none).
+    ("aarch64-mmio-virtio", "virt-aarch64-mmio", "net-virtio", ["--config"], "0000:01:00.0",
+     "pcie", "next-boot", [ctl(1, "pcie-root-port", "0000:00:01.0", 1, 0x8)]),
+    ("aarch64-mmio-virtio-hotplug-no", "virt-aarch64-mmio", "net-virtio",
+     ["--config", "--hotplug-require", "no"], None, "none", "next-boot", []),
+    # The lsilogic controller libvirt would add goes onto a new bridge, named in "companions".
+    ("q35-default-scsi-disk", "q35-default", "disk-scsi", ["--config"], None, "none",
+     "next-boot", [ctl(4, "pcie-root-port", "0000:00:01.3", 4, 0xb),
+                   ctl(5, "pcie-to-pci-bridge", "0000:04:00.0")]),
 ]
 
 
@@ -905,9 +918,10 @@ def test_plan_print_xml(cli, domain, device, flags):
         assert addr is not None and addr.get("type") == "pci"
         assert pci_addr(addr) == parse_addr(plan["address"])
 
-    # Nothing else got a PCI address.
+    # Nothing else got a PCI address (the companions got theirs).
     extra = set(new) - set(old)
-    assert len(extra) == len(plan["controllers"]) + ("address" in plan)
+    assert len(extra) == len(plan["controllers"]) + ("address" in plan) + \
+        len([c for c in plan["companions"] if c["address"]])
 
     # No two functions share an address.
     addrs = all_pci_addresses(after)

@@ -34,7 +34,8 @@ live_fixture() {
 }
 
 all="q35-default q35-cap-spare q35-bare q35-virt-manager q35-legacy-chain q35-hotplug-off q35-full q35-cap
-q35-switch q35-dmi q35-root-full virt-aarch64 virt-aarch64-mmio pc-default pc-noacpi
+q35-switch q35-dmi q35-root-full virt-aarch64 virt-aarch64-mmio virt-aarch64-mmio-ports
+q35-scsi-virtio pc-default pc-noacpi
 pc-hotplug-off pc-bridge pc-full q35-live"
 for name in ${*:-$all}; do
     case $name in

@@ -391,10 +391,10 @@ check_nothing_moved(const SkTopology *before, const SkTopology *after)
 /* The device's slot in @topo (after the plan's controllers are added): the bus exists, the slot
  * is in range and empty, and the bus accepts the device - by auto rules and with hotplug when
  * @hotplug, by explicit rules otherwise. */
-void
-check_slot_ok(const SkTopology *topo, const SkPlan *plan, const SkDevice *dev, gboolean hotplug)
+static void
+check_addr_ok(const SkTopology *topo, const SkPlan *plan, const SkPciAddr *addr,
+              SkConnectFlags flags, gboolean hotplug)
 {
-    const SkPciAddr *addr = &plan->address;
     const SkBus *bus;
     const SkNewController *added = new_by_index(plan, addr->bus);
     SkConnectFlags bus_flags;
@@ -423,9 +423,57 @@ check_slot_ok(const SkTopology *topo, const SkPlan *plan, const SkDevice *dev, g
         g_assert_cmpuint(addr->slot, !=, 0x1f);
     if (hotplug) {
         g_assert_true(
-            sk_pci_flags_compatible(dev->flags | SK_CONNECT_HOTPLUGGABLE, bus_flags, FALSE, &why));
+            sk_pci_flags_compatible(flags | SK_CONNECT_HOTPLUGGABLE, bus_flags, FALSE, &why));
     } else {
-        g_assert_true(sk_pci_flags_compatible(dev->flags, bus_flags, TRUE, &why));
+        g_assert_true(sk_pci_flags_compatible(flags, bus_flags, TRUE, &why));
+    }
+}
+
+/* The connect flags the plan placed @dev with (its PCI flags when it gets PCI instead of
+ * virtio-mmio). */
+SkConnectFlags
+plan_flags(const SkPlan *plan, const SkDevice *dev)
+{
+    return plan->virtio_pci ? dev->mmio_pci_flags : dev->flags;
+}
+
+void
+check_slot_ok(const SkTopology *topo, const SkPlan *plan, const SkDevice *dev, gboolean hotplug)
+{
+    check_addr_ok(topo, plan, &plan->address, plan_flags(plan, dev), hotplug);
+}
+
+/* Every companion with an address sits in a slot of the definitions it goes into that is free
+ * and takes it (with hotplug when it is hot-plugged or must stay hot-unpluggable), and none of
+ * them shares a slot with another or with the device. */
+static void
+check_companions(const SkTopology *persistent, const SkTopology *live, const SkPlan *plan,
+                 gboolean require)
+{
+    for (guint i = 0; i < plan->companions->len; i++) {
+        const SkCompanion *c = plan->companions->pdata[i];
+        gboolean hotplug = c->live || (require && c->live_pluggable);
+
+        g_assert(c->device != NULL);
+        g_assert_true(c->live || c->config);
+        if (!c->has_address)
+            continue;
+        g_assert_cmpuint(c->address.function, ==, 0);
+        if (c->config)
+            check_addr_ok(persistent, plan, &c->address,
+                          c->device->flags | c->device->mmio_pci_flags, hotplug);
+        if (c->live) {
+            g_assert_null(new_by_index(plan, c->address.bus));
+            check_addr_ok(live, plan, &c->address, c->device->flags | c->device->mmio_pci_flags,
+                          TRUE);
+        }
+        if (plan->has_address)
+            g_assert_false(sk_pci_addr_equal(&c->address, &plan->address));
+        for (guint j = 0; j < i; j++) {
+            const SkCompanion *o = plan->companions->pdata[j];
+
+            g_assert_false(o->has_address && sk_pci_addr_equal(&c->address, &o->address));
+        }
     }
 }
 
@@ -447,8 +495,27 @@ plan_ok(const SkTopology *persistent, const SkTopology *live, const SkDevice *de
     g_assert(plan->reasons != NULL);
     g_assert_cmpuint(plan->reasons->len, >, 0);
     g_assert_cmpint(plan->effect, ==, opts->live ? SK_PLAN_EFFECT_NOW : SK_PLAN_EFFECT_NEXT_BOOT);
-    if (dev->flags == 0)
+    check_companions(persistent, live, plan, opts->hotplug_require);
+    if (opts->config && plan->companions->len > 0) {
+        g_autoptr(SkTopology) after = apply(persistent, plan, dev);
+
+        check_new_controllers(persistent, plan);
+        check_nothing_moved(persistent, after);
+        for (guint i = 0; i < plan->companions->len; i++) {
+            const SkCompanion *c = plan->companions->pdata[i];
+            const SkOccupant *occ =
+                c->has_address && c->config ? sk_topology_find_occupant(after, &c->address) : NULL;
+
+            if (c->has_address && c->config) {
+                g_assert(occ != NULL);
+                g_assert_cmpstr(occ->element, ==, "controller");
+            }
+        }
+    }
+    if (plan_flags(plan, dev) == 0) {
+        g_assert_false(plan->has_address);
         return plan;
+    }
     g_assert_true(plan->has_address);
     if (opts->live) {
         /* Live attach never creates controllers: the slot exists and takes hotplug now. */

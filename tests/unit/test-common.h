@@ -32,6 +32,7 @@ void expected_port_positions(const SkTopology *topo, guint n, SkPciAddr *out);
 gboolean lowest_free_slot(const SkTopology *topo, guint bus_index, SkPciAddr *out);
 void check_new_controllers(const SkTopology *topo, const SkPlan *plan);
 void check_nothing_moved(const SkTopology *before, const SkTopology *after);
+SkConnectFlags plan_flags(const SkPlan *plan, const SkDevice *dev);
 void check_slot_ok(const SkTopology *topo, const SkPlan *plan, const SkDevice *dev,
                    gboolean hotplug);
 SkPlan *plan_ok(const SkTopology *persistent, const SkTopology *live, const SkDevice *dev,

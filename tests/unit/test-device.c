@@ -419,8 +419,74 @@ test_virtio_mmio(void)
         if (rows[i].flags == 0) {
             g_assert_nonnull(strstr(dev->no_pci_reason, "virtio-mmio"));
             g_assert_cmphex(on_pci->flags, !=, 0);
+            /* What it would be with a PCI address, for a plan that must keep it pluggable. */
+            g_assert_cmphex(dev->mmio_pci_flags, ==, on_pci->flags);
+            g_assert_cmpstr(dev->pci_description, ==, on_pci->description);
+            g_assert_nonnull(strstr(dev->description, "(no PCI slot)"));
+        } else {
+            g_assert_cmphex(dev->mmio_pci_flags, ==, 0);
+            g_assert_null(dev->pci_description);
         }
+        g_assert_cmphex(on_pci->mmio_pci_flags, ==, 0);
     }
+}
+
+/* Which devices sit on a USB bus (libvirt needs a USB controller for them), and the resolved
+ * bus of a disk. */
+static void
+test_usb_and_bus(void)
+{
+    static const struct {
+        const char *xml;
+        gboolean usb;
+        const char *bus;
+    } rows[] = {
+        { "<input type='tablet' bus='usb'/>", TRUE, NULL },
+        { "<input type='tablet'/>", TRUE, NULL },
+        { "<input type='mouse'/>", FALSE, NULL }, /* ps2 on x86 */
+        { "<disk device='disk'><target dev='sdb' bus='usb'/></disk>", TRUE, "usb" },
+        { "<disk device='disk'><target dev='sdb'/></disk>", FALSE, "scsi" },
+        { "<disk device='disk'><target dev='vdb'/></disk>", FALSE, "virtio" },
+        { "<disk device='floppy'><target dev='fda'/></disk>", FALSE, "fdc" },
+        { "<redirdev bus='usb' type='spicevmc'/>", TRUE, NULL },
+        { "<hostdev mode='subsystem' type='usb'><source/></hostdev>", TRUE, NULL },
+        { "<interface type='user'><model type='usb-net'/></interface>", TRUE, NULL },
+        { "<interface type='user'><model type='virtio'/></interface>", FALSE, NULL },
+        { "<serial type='pty'><target type='usb-serial'/></serial>", TRUE, NULL },
+        { "<serial type='pty'><target type='isa-serial'/></serial>", FALSE, NULL },
+        { "<sound model='usb'/>", TRUE, NULL },
+        { "<sound model='ich9'/>", FALSE, NULL },
+        { "<hub type='usb'/>", TRUE, NULL },
+        { "<smartcard mode='passthrough' type='spicevmc'/>", TRUE, NULL },
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(rows); i++) {
+        g_autoptr(SkDevice) dev = classify_ok(rows[i].xml, &q35);
+
+        g_test_message("%s", rows[i].xml);
+        g_assert_cmpint(dev->on_usb, ==, rows[i].usb);
+        g_assert_cmpstr(dev->bus, ==, rows[i].bus);
+    }
+}
+
+static void
+test_to_xml_drive(void)
+{
+    g_autoptr(SkDevice) dev = classify_ok(
+        "<disk type='file' device='disk'><target dev='sdh' bus='scsi'/><address type='drive' "
+        "controller='5' bus='0' target='0' unit='1'/></disk>",
+        &q35);
+    SkDriveAddr drive = { 1, 0, 0, 0 };
+    SkPciAddr pci = { 0, 3, 0, 0 };
+    g_autofree char *moved = sk_device_to_xml_full(dev, NULL, &drive);
+    g_autofree char *pci_wins = sk_device_to_xml_full(dev, &pci, &drive);
+    g_autofree char *same = sk_device_to_xml_full(dev, NULL, NULL);
+
+    g_assert_nonnull(strstr(moved, "<address type=\"drive\" controller=\"1\" bus=\"0\" "
+                                   "target=\"0\" unit=\"0\"/>"));
+    g_assert_null(strstr(moved, "controller=\"5\""));
+    g_assert_nonnull(strstr(pci_wins, "type=\"pci\""));
+    g_assert_nonnull(strstr(same, "controller=\"5\""));
 }
 
 static void
@@ -756,5 +822,7 @@ main(int argc, char **argv)
     g_test_add_func("/device/errors", test_errors);
     g_test_add_func("/device/from-file", test_from_file);
     g_test_add_func("/device/to-xml", test_to_xml);
+    g_test_add_func("/device/usb-and-bus", test_usb_and_bus);
+    g_test_add_func("/device/to-xml-drive", test_to_xml_drive);
     return g_test_run();
 }

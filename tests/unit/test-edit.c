@@ -188,7 +188,8 @@ check_apply(const SkTopology *topo, const SkPlan *plan, const SkDevice *dev)
     g_autofree char *orig_after = NULL;
     g_autofree char *xml = NULL;
     g_autoptr(SkTopology) reparsed = NULL;
-    guint n_added_ctrl = 0, n_added_dev = 0, j = 0;
+    guint n_added_ctrl = 0, n_added_dev = 0, n_added_comp = 0, n_config_comp = 0, j = 0;
+    guint n_added_comp_pci = 0;
     int last_old_ctrl = -1, first_new_ctrl = -1;
 
     g_assert_no_error(error);
@@ -232,11 +233,41 @@ check_apply(const SkTopology *topo, const SkPlan *plan, const SkDevice *dev)
             n_added_ctrl++;
             if (first_new_ctrl < 0)
                 first_new_ctrl = (int)i;
+        } else if (g_str_equal((const char *)node->name, "controller") &&
+                   (dev == NULL || !g_str_equal(dev->element, "controller"))) {
+            /* A companion: right after the controllers, with its planned address. */
+            const SkCompanion *c = NULL;
+            g_autofree char *type = prop(node, "type");
+            xmlNode *addr = child(node, "address");
+
+            for (guint k = 0; k < plan->companions->len; k++) {
+                const SkCompanion *cand = plan->companions->pdata[k];
+
+                if (cand->index == num(node, "index") && g_str_equal(cand->type, type))
+                    c = cand;
+            }
+            g_assert(c != NULL);
+            g_assert_true(c->config);
+            g_assert_cmpint((int)i, ==,
+                            first_new_ctrl >= 0
+                                ? first_new_ctrl + (int)n_added_ctrl + (int)n_added_comp
+                                : last_old_ctrl + 1 + (int)n_added_comp);
+            if (c->has_address) {
+                g_assert(addr != NULL);
+                g_assert_cmpint(num(addr, "bus"), ==, c->address.bus);
+                g_assert_cmpint(num(addr, "slot"), ==, c->address.slot);
+            } else {
+                g_assert(addr == NULL);
+            }
+            n_added_comp++;
         } else {
             n_added_dev++;
         }
     }
+    for (guint k = 0; plan->companions != NULL && k < plan->companions->len; k++)
+        n_config_comp += ((const SkCompanion *)plan->companions->pdata[k])->config ? 1 : 0;
     g_assert_cmpuint(j, ==, before->len);
+    g_assert_cmpuint(n_added_comp, ==, n_config_comp);
     g_assert_cmpuint(n_added_ctrl, ==, plan->controllers->len);
     g_assert_cmpuint(n_added_dev, ==, dev != NULL ? 1 : 0);
     g_assert_cmpuint(after->len, ==, before->len + added->len);
@@ -288,6 +319,14 @@ check_apply(const SkTopology *topo, const SkPlan *plan, const SkDevice *dev)
                 n_addr +=
                     c->type == XML_ELEMENT_NODE && g_str_equal((const char *)c->name, "address");
             g_assert_cmpuint(n_addr, ==, 1);
+        } else if (plan->has_drive_address) {
+            g_autofree char *type = NULL;
+
+            g_assert(addr != NULL);
+            type = prop(addr, "type");
+            g_assert_cmpstr(type, ==, "drive");
+            g_assert_cmpint(num(addr, "controller"), ==, plan->drive_address.controller);
+            g_assert_cmpint(num(addr, "unit"), ==, plan->drive_address.unit);
         }
     }
 
@@ -306,8 +345,20 @@ check_apply(const SkTopology *topo, const SkPlan *plan, const SkDevice *dev)
         g_assert_cmpstr(a->element, ==, b->element);
         g_assert_cmpstr(a->description, ==, b->description);
     }
+    /* Companions with an address occupy it too. */
+    for (guint k = 0; plan->companions != NULL && k < plan->companions->len; k++) {
+        const SkCompanion *c = plan->companions->pdata[k];
+
+        if (c->config && c->has_address) {
+            const SkOccupant *occ = sk_topology_find_occupant(reparsed, &c->address);
+
+            g_assert(occ != NULL);
+            g_assert_cmpstr(occ->element, ==, "controller");
+            n_added_comp_pci++;
+        }
+    }
     g_assert_cmpuint(sk_topology_get_n_occupants(reparsed), ==,
-                     sk_topology_get_n_occupants(topo) + plan->controllers->len +
+                     sk_topology_get_n_occupants(topo) + plan->controllers->len + n_added_comp_pci +
                          (dev != NULL && plan->has_address ? 1 : 0));
     g_assert_cmpuint(sk_topology_get_n_controllers(reparsed), ==,
                      sk_topology_get_n_controllers(topo) + plan->controllers->len);
@@ -530,6 +581,15 @@ static const PlannerCase planner_cases[] = {
     { "q35-live-inactive.xml", "net-virtio.xml", TRUE, SK_LEGACY_BRIDGE_LAZY, 4 },
     { "virt-aarch64.xml", "net-rtl8139.xml", TRUE, SK_LEGACY_BRIDGE_LAZY, 4 },
     { "pc-noacpi.xml", "net-virtio.xml", TRUE, SK_LEGACY_BRIDGE_LAZY, 4 },
+    /* Companions: the controllers libvirt would add by itself, added explicitly. */
+    { "q35-default.xml", "disk-scsi.xml", TRUE, SK_LEGACY_BRIDGE_LAZY, 4 },
+    { "q35-default.xml", "disk-scsi.xml", FALSE, SK_LEGACY_BRIDGE_LAZY, 4 },
+    { "q35-default.xml", "disk-sata.xml", TRUE, SK_LEGACY_BRIDGE_LAZY, 4 },
+    { "q35-default.xml", "channel-virtio.xml", TRUE, SK_LEGACY_BRIDGE_LAZY, 4 },
+    { "virt-aarch64-mmio-ports.xml", "disk-scsi.xml", FALSE, SK_LEGACY_BRIDGE_LAZY, 4 },
+    /* virtio-mmio guests: PCI when hotplug is required, virtio-mmio kept otherwise. */
+    { "virt-aarch64-mmio.xml", "net-virtio.xml", TRUE, SK_LEGACY_BRIDGE_LAZY, 4 },
+    { "virt-aarch64-mmio.xml", "net-virtio.xml", FALSE, SK_LEGACY_BRIDGE_LAZY, 4 },
     { "q35-default.xml", NULL, TRUE, SK_LEGACY_BRIDGE_LAZY, 4 },
     { "q35-default.xml", NULL, TRUE, SK_LEGACY_BRIDGE_EAGER, 4 },
     { "q35-bare.xml", NULL, TRUE, SK_LEGACY_BRIDGE_LAZY, 14 },

@@ -130,6 +130,11 @@ test_device_keys(void)
           "<alias name='ua-rng1'/></rng>",
           "alias=ua-rng1" },
         { "<interface type='user'><model type='virtio'/></interface>", NULL },
+        /* Companions (controllers slotkeeper adds for a device) by type and index; PCI
+         * controllers are never recorded. */
+        { "<controller type='scsi' index='2' model='lsilogic'/>", "controller type=scsi index=2" },
+        { "<controller type='scsi' model='lsilogic'/>", NULL },
+        { "<controller type='pci' index='3' model='pcie-root-port'/>", NULL },
     };
     SkMachineInfo mi = { "x86_64", "pc-q35-7.2", SK_MACHINE_Q35, TRUE, FALSE };
 
@@ -159,6 +164,29 @@ fixture(const char *name)
     return topo;
 }
 
+/* Fixture @name with @element added to its <devices>. */
+static SkTopology *
+fixture_with(const char *name, const char *element)
+{
+    const char *dir = g_getenv("SK_TEST_DATA");
+    g_autofree char *here = g_path_get_dirname(__FILE__);
+    g_autofree char *path =
+        dir ? g_build_filename(dir, name, NULL) : g_build_filename(here, "..", "data", name, NULL);
+    g_autofree char *xml = NULL;
+    g_autofree char *edited = NULL;
+    g_autoptr(GError) error = NULL;
+    const char *end;
+    SkTopology *topo;
+
+    g_assert_true(g_file_get_contents(path, &xml, NULL, NULL));
+    end = strstr(xml, "</devices>");
+    g_assert_nonnull(end);
+    edited = g_strdup_printf("%.*s%s%s", (int)(end - xml), xml, element, end);
+    topo = sk_topology_new_from_xml(edited, strlen(edited), &error);
+    g_assert_no_error(error);
+    return topo;
+}
+
 static void
 test_legacy_in_use(void)
 {
@@ -175,6 +203,19 @@ test_legacy_in_use(void)
     /* Placed with hotplug-require=no: it needs no hotplug slot, and so no chain. */
     sk_metadata_set_hotplug_require(md, "interface mac=52:54:00:5c:00:41", FALSE);
     g_assert_false(sk_metadata_legacy_in_use(md, chain));
+    {
+        /* A conventional PCI SCSI controller is hot-pluggable and counts, unless it was added
+         * for a device attached with hotplug-require=no. */
+        g_autoptr(SkTopology) scsi = fixture_with(
+            "q35-default.xml", "<controller type='scsi' index='0' model='lsilogic'>"
+                               "<address type='pci' domain='0' bus='0' slot='2' function='0'/>"
+                               "</controller>");
+        g_autoptr(SkMetadata) fresh = sk_metadata_new();
+
+        g_assert_true(sk_metadata_legacy_in_use(fresh, scsi));
+        sk_metadata_set_hotplug_require(fresh, "controller type=scsi index=0", FALSE);
+        g_assert_false(sk_metadata_legacy_in_use(fresh, scsi));
+    }
 }
 
 static char *

@@ -518,20 +518,393 @@ test_no_pci_needed(void)
     g_autoptr(SkTopology) mmio = load("virt-aarch64-mmio.xml");
     g_autoptr(SkTopology) q35 = load("q35-default.xml");
     g_autoptr(SkDevice) nic = device_file("net-virtio.xml", mmio);
-    g_autoptr(SkDevice) sata = device_file("disk-sata.xml", q35);
+    g_autoptr(SkDevice) sata =
+        device_xml("<disk type='file' device='disk'><target dev='sdb' bus='sata'/></disk>", q35);
+    SkPlanOptions config_noreq = opts_make(FALSE, TRUE, FALSE);
     SkPlanOptions config = opts_make(FALSE, TRUE, TRUE);
     g_autoptr(SkPlan) p1 = NULL;
     g_autoptr(SkPlan) p2 = NULL;
 
-    /* A device already uses virtio-mmio, so libvirt puts new virtio devices there too. */
+    /* A device already uses virtio-mmio, so libvirt puts new virtio devices there too; with
+     * hotplug-require=no the plan keeps that. */
     g_assert_cmpuint(nic->flags, ==, 0);
-    p1 = plan_ok(mmio, NULL, nic, &config);
+    p1 = plan_ok(mmio, NULL, nic, &config_noreq);
     g_assert_false(p1->has_address);
+    g_assert_false(p1->virtio_pci);
     g_assert_cmpuint(p1->controllers->len, ==, 0);
+    g_assert_cmpuint(p1->companions->len, ==, 0);
 
     g_assert_cmpuint(sata->flags, ==, 0);
     p2 = plan_ok(q35, NULL, sata, &config);
     g_assert_false(p2->has_address);
+    g_assert_cmpuint(p2->controllers->len, ==, 0);
+    g_assert_cmpuint(p2->companions->len, ==, 0);
+    g_assert_false(p2->has_drive_address);
+}
+
+/* ---- nothing implicit: the controllers libvirt would add, placed explicitly --------------- */
+
+#define SCSI_DISK(dev)                                                         \
+    "<disk type='file' device='disk'><driver name='qemu' type='raw'/><source " \
+    "file='/var/tmp/sk.img'/><target dev='" dev "' bus='scsi'/></disk>"
+#define CHANNEL \
+    "<channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>"
+
+static const SkCompanion *
+companion(const SkPlan *plan, guint i)
+{
+    g_assert_cmpuint(i, <, plan->companions->len);
+    return plan->companions->pdata[i];
+}
+
+static void
+assert_plan_drive(const SkPlan *plan, guint controller, guint unit)
+{
+    g_assert_true(plan->has_drive_address);
+    g_assert_cmpuint(plan->drive_address.controller, ==, controller);
+    g_assert_cmpuint(plan->drive_address.unit, ==, unit);
+}
+
+/* The issue's case: libvirt would add an lsilogic controller behind a new pcie-to-pci-bridge
+ * and say nothing; the plan names the controller, the chain and every address. */
+static void
+test_scsi_disk_config(void)
+{
+    g_autoptr(SkTopology) topo = load("q35-default.xml");
+    g_autoptr(SkDevice) dev = device_xml(SCSI_DISK("sda"), topo);
+    SkPlanOptions config = opts_make(FALSE, TRUE, TRUE);
+    g_autoptr(SkPlan) plan = plan_ok(topo, NULL, dev, &config);
+    const SkCompanion *c = companion(plan, 0);
+    const SkNewController *bridge = new_of_model(plan, SK_PCI_MODEL_PCIE_TO_PCI_BRIDGE);
+    g_autoptr(SkTopology) after = apply(topo, plan, dev);
+    g_autofree char *xml = sk_edit_device_xml(dev, plan);
+    g_autofree char *cxml = sk_edit_companion_xml(c);
+
+    g_assert_false(plan->has_address);
+    g_assert_cmpuint(plan->companions->len, ==, 1);
+    g_assert_cmpstr(c->type, ==, "scsi");
+    g_assert_cmpuint(c->index, ==, 0);
+    g_assert_cmpstr(c->model, ==, "lsilogic");
+    g_assert_true(c->config);
+    g_assert_false(c->live);
+    /* lsilogic is conventional PCI: it needs a bridge slot to stay hot-unpluggable. */
+    g_assert_cmphex(c->device->flags & SK_CONNECT_TYPES_ENDPOINT, ==, SK_CONNECT_PCI_DEVICE);
+    g_assert_true(c->has_address);
+    assert_addr(&c->address, A(bridge->index, 1, 0));
+    g_assert_cmpuint(plan->controllers->len, ==, 2);
+    g_assert_nonnull(strstr(c->purpose, "disk scsi sda"));
+    assert_plan_drive(plan, 0, 0);
+    /* The device names its controller; the controller carries its address. */
+    g_assert_nonnull(strstr(xml, "<address type=\"drive\" controller=\"0\" bus=\"0\" "
+                                 "target=\"0\" unit=\"0\"/>"));
+    g_assert_nonnull(strstr(cxml, "type=\"scsi\""));
+    g_assert_nonnull(strstr(cxml, "model=\"lsilogic\""));
+    g_assert_nonnull(strstr(cxml, "<address type=\"pci\""));
+    g_assert_nonnull(sk_topology_find_occupant(after, &c->address));
+}
+
+/* hotplug-require=no: the controller goes onto pcie-root like the device would; no bridge, no
+ * port. */
+static void
+test_scsi_disk_require_no(void)
+{
+    g_autoptr(SkTopology) topo = load("q35-default.xml");
+    g_autoptr(SkDevice) dev = device_xml(SCSI_DISK("sda"), topo);
+    SkPlanOptions config = opts_make(FALSE, TRUE, FALSE);
+    g_autoptr(SkPlan) plan = plan_ok(topo, NULL, dev, &config);
+
+    g_assert_cmpuint(plan->controllers->len, ==, 0);
+    assert_addr(&companion(plan, 0)->address, A(0, 2, 0));
+}
+
+/* Live and persistent: one explicit address, free and hotplug-capable in both; no controller
+ * can be added for a running guest. */
+static void
+test_scsi_disk_live(void)
+{
+    g_autoptr(SkTopology) chain = load("q35-legacy-chain.xml");
+    g_autoptr(SkTopology) chain_run = load_live("q35-legacy-chain.xml");
+    g_autoptr(SkTopology) bare = load("q35-live-inactive.xml");
+    g_autoptr(SkTopology) bare_run = load("q35-live.xml");
+    g_autoptr(SkDevice) dev = device_xml(SCSI_DISK("sda"), chain);
+    SkPlanOptions both = opts_make(TRUE, TRUE, TRUE);
+    SkPlanOptions live = opts_make(TRUE, FALSE, TRUE);
+    g_autoptr(SkPlan) p1 = plan_ok(chain, chain_run, dev, &both);
+    g_autoptr(SkPlan) p2 = NULL;
+    g_autoptr(SkPlan) p3 = NULL;
+
+    g_autoptr(SkPlan) p4 = plan_ok(chain_run, chain_run, dev, &both);
+
+    g_assert_cmpuint(p1->controllers->len, ==, 0);
+    g_assert_true(companion(p1, 0)->live);
+    g_assert_true(companion(p1, 0)->config);
+    /* One document as both definitions (the CLI's --persistent on live XML): both, once. */
+    g_assert_cmpuint(p4->companions->len, ==, 1);
+    g_assert_true(companion(p4, 0)->live);
+    g_assert_true(companion(p4, 0)->config);
+    /* The rtl8139 has bridge slot 1. */
+    assert_addr(&companion(p1, 0)->address, A(2, 2, 0));
+    g_assert_cmpint(p1->effect, ==, SK_PLAN_EFFECT_NOW);
+
+    /* No bridge in the running guest: refused, and the refusal names the controller. */
+    p2 = plan_refused(bare, bare_run, dev, &both, SK_ERROR_NO_FREE_SLOT);
+    g_assert_nonnull(strstr(p2->refusal, "lsilogic"));
+    g_assert_nonnull(strstr(p2->refusal, "disk scsi sda"));
+    /* The next boot gets the chain (the daemon adds it); the companion itself does not go
+     * anywhere. */
+    g_assert_cmpuint(n_new(p2, SK_PCI_MODEL_PCIE_TO_PCI_BRIDGE), ==, 1);
+    p3 = plan_refused(NULL, bare_run, dev, &live, SK_ERROR_NO_FREE_SLOT);
+    g_assert_cmpuint(p3->controllers->len, ==, 0);
+}
+
+/* Controller 0 exists (virtio-scsi): sdb needs nothing; sdh needs controller 1, which gets the
+ * model of the existing one and, being virtio, a root port. */
+static void
+test_scsi_disk_existing_controller(void)
+{
+    g_autoptr(SkTopology) topo = load("q35-scsi-virtio.xml");
+    g_autoptr(SkDevice) sdb = device_xml(SCSI_DISK("sdb"), topo);
+    g_autoptr(SkDevice) sdh = device_xml(SCSI_DISK("sdh"), topo);
+    SkPlanOptions config = opts_make(FALSE, TRUE, TRUE);
+    g_autoptr(SkPlan) p1 = plan_ok(topo, NULL, sdb, &config);
+    g_autoptr(SkPlan) p2 = plan_ok(topo, NULL, sdh, &config);
+    g_autofree char *xml = sk_edit_device_xml(sdb, p1);
+
+    g_assert_cmpuint(p1->companions->len, ==, 0);
+    g_assert_false(p1->has_drive_address);
+    g_assert_null(strstr(xml, "<address")); /* libvirt assigns it as ever */
+    g_assert_cmpuint(p2->companions->len, ==, 1);
+    g_assert_cmpstr(companion(p2, 0)->model, ==, "virtio-scsi");
+    g_assert_cmpuint(companion(p2, 0)->index, ==, 1);
+    /* Root port 4 is the fixture's one spare. */
+    assert_addr(&companion(p2, 0)->address, A(4, 0, 0));
+    assert_plan_drive(p2, 1, 0);
+}
+
+/* Two companions (sdh: controllers 0 and 1) never share a slot; both are on the plan's bridge. */
+static void
+test_scsi_disk_two_controllers(void)
+{
+    g_autoptr(SkTopology) topo = load("q35-default.xml");
+    g_autoptr(SkDevice) dev = device_xml(SCSI_DISK("sdh"), topo);
+    SkPlanOptions config = opts_make(FALSE, TRUE, TRUE);
+    g_autoptr(SkPlan) plan = plan_ok(topo, NULL, dev, &config);
+    const SkNewController *bridge = new_of_model(plan, SK_PCI_MODEL_PCIE_TO_PCI_BRIDGE);
+
+    g_assert_cmpuint(plan->companions->len, ==, 2);
+    assert_addr(&companion(plan, 0)->address, A(bridge->index, 1, 0));
+    assert_addr(&companion(plan, 1)->address, A(bridge->index, 2, 0));
+    g_assert_cmpuint(n_new(plan, SK_PCI_MODEL_PCIE_TO_PCI_BRIDGE), ==, 1);
+    assert_plan_drive(plan, 1, 0);
+}
+
+/* legacy-bridge=never: the lsilogic controller cannot get a hotplug slot, so the plan says so
+ * instead of letting libvirt add the chain anyway. */
+static void
+test_scsi_disk_never(void)
+{
+    g_autoptr(SkTopology) topo = load("q35-default.xml");
+    g_autoptr(SkDevice) dev = device_xml(SCSI_DISK("sda"), topo);
+    SkPlanOptions config = opts_make(FALSE, TRUE, TRUE);
+    g_autoptr(SkPlan) plan = NULL;
+
+    config.policy.legacy_bridge = SK_LEGACY_BRIDGE_NEVER;
+    plan = plan_refused(topo, NULL, dev, &config, SK_ERROR_NO_FREE_SLOT);
+    g_assert_nonnull(strstr(plan->refusal, "lsilogic"));
+    g_assert_cmpuint(plan->controllers->len, ==, 0);
+}
+
+/* A SCSI host device brings its controller the same way. */
+static void
+test_scsi_hostdev(void)
+{
+    g_autoptr(SkTopology) topo = load("q35-legacy-chain.xml");
+    g_autoptr(SkDevice) dev = device_xml(
+        "<hostdev mode='subsystem' type='scsi'><source><adapter name='scsi_host0'/><address "
+        "bus='0' target='0' unit='0'/></source></hostdev>",
+        topo);
+    SkPlanOptions config = opts_make(FALSE, TRUE, TRUE);
+    g_autoptr(SkPlan) plan = plan_ok(topo, NULL, dev, &config);
+
+    g_assert_cmpuint(plan->companions->len, ==, 1);
+    assert_addr(&companion(plan, 0)->address, A(2, 2, 0));
+    assert_plan_drive(plan, 0, 0);
+}
+
+/* SATA controllers do not hotplug: a SATA disk's second controller goes onto pcie-root (it
+ * could never be hot-unplugged anyway), no bridge. */
+static void
+test_sata_disk(void)
+{
+    g_autoptr(SkTopology) topo = load("q35-default.xml");
+    g_autoptr(SkDevice) dev =
+        device_xml("<disk type='file' device='disk'><target dev='sdg' bus='sata'/></disk>", topo);
+    SkPlanOptions config = opts_make(FALSE, TRUE, TRUE);
+    g_autoptr(SkPlan) plan = plan_ok(topo, NULL, dev, &config);
+
+    g_autoptr(SkDevice) sdz = device_file("disk-sata.xml", topo);
+    g_autoptr(SkPlan) p2 = plan_ok(topo, NULL, sdz, &config);
+
+    g_assert_cmpuint(plan->companions->len, ==, 1);
+    g_assert_cmpstr(companion(plan, 0)->type, ==, "sata");
+    assert_addr(&companion(plan, 0)->address, A(0, 2, 0));
+    g_assert_cmpuint(plan->controllers->len, ==, 0);
+    assert_plan_drive(plan, 1, 0);
+    /* Verified: sdz is unit 1 of SATA controller 4, and libvirt adds controllers 1 to 4. */
+    g_assert_cmpuint(p2->companions->len, ==, 4);
+    for (guint i = 0; i < 4; i++) {
+        g_assert_cmpuint(companion(p2, i)->index, ==, i + 1);
+        assert_addr(&companion(p2, i)->address, A(0, 2 + i, 0));
+    }
+    assert_plan_drive(p2, 4, 1);
+}
+
+/* A virtio channel: virtio-serial controller 0 onto pcie-root with --config (libvirt cannot
+ * hot-unplug it, so a hotplug port would be wasted); refused live (libvirt cannot hot-plug it:
+ * "no virtio-serial controllers are available"). */
+static void
+test_virtio_channel(void)
+{
+    g_autoptr(SkTopology) topo = load("q35-default.xml");
+    g_autoptr(SkTopology) run = load_live("q35-default.xml");
+    g_autoptr(SkTopology) vm = load("q35-virt-manager.xml");
+    g_autoptr(SkDevice) dev = device_xml(CHANNEL, topo);
+    SkPlanOptions config = opts_make(FALSE, TRUE, TRUE);
+    SkPlanOptions both = opts_make(TRUE, TRUE, TRUE);
+    g_autoptr(SkPlan) p1 = plan_ok(topo, NULL, dev, &config);
+    g_autoptr(SkPlan) p2 = plan_refused(topo, run, dev, &both, SK_ERROR_NOT_SUPPORTED);
+    g_autoptr(SkPlan) p3 = plan_ok(vm, NULL, dev, &config);
+
+    g_assert_cmpstr(companion(p1, 0)->type, ==, "virtio-serial");
+    assert_addr(&companion(p1, 0)->address, A(0, 2, 0));
+    g_assert_cmpuint(p1->controllers->len, ==, 0);
+    g_assert_false(p1->has_drive_address);
+    g_assert_nonnull(strstr(p2->refusal, "virtio-serial"));
+    g_assert_nonnull(strstr(p2->remedy, "--config"));
+    g_assert_cmpuint(p3->companions->len, ==, 0);
+}
+
+/* libvirt adds no USB controller: a plan for a USB device on a guest without one is refused as
+ * libvirt would refuse it. */
+static void
+test_usb_without_controller(void)
+{
+    g_autoptr(SkTopology) virt = load("virt-aarch64.xml");
+    g_autoptr(SkTopology) q35 = load("q35-default.xml");
+    g_autoptr(SkDevice) tablet = device_xml("<input type='tablet' bus='usb'/>", virt);
+    SkPlanOptions config = opts_make(FALSE, TRUE, TRUE);
+    g_autoptr(SkPlan) p1 = plan_refused(virt, NULL, tablet, &config, SK_ERROR_NOT_SUPPORTED);
+    g_autoptr(SkPlan) p2 = plan_ok(q35, NULL, tablet, &config);
+
+    g_assert_nonnull(strstr(p1->refusal, "no USB bus support"));
+    g_assert_nonnull(strstr(p1->remedy, "qemu-xhci"));
+    g_assert_cmpuint(p1->companions->len, ==, 0);
+    g_assert_cmpuint(p2->companions->len, ==, 0);
+}
+
+/* ---- virtio-mmio guests ---------------------------------------------------------------------- */
+
+/* hotplug-require=yes: a PCI address on a hotplug-capable root port, which the persistent
+ * definition gains when it has none (virt-aarch64-mmio has only pcie-root). */
+static void
+test_mmio_require_yes(void)
+{
+    g_autoptr(SkTopology) mmio = load("virt-aarch64-mmio.xml");
+    g_autoptr(SkTopology) ports = load("virt-aarch64-mmio-ports.xml");
+    g_autoptr(SkDevice) nic = device_file("net-virtio.xml", mmio);
+    SkPlanOptions config = opts_make(FALSE, TRUE, TRUE);
+    g_autoptr(SkPlan) p1 = plan_ok(mmio, NULL, nic, &config);
+    g_autoptr(SkPlan) p2 = plan_ok(ports, NULL, nic, &config);
+    const SkNewController *port = get_by_index(p1, 1);
+    g_autofree char *xml = sk_edit_device_xml(nic, p1);
+
+    g_assert_true(p1->virtio_pci);
+    g_assert_cmpint(port->model, ==, SK_PCI_MODEL_PCIE_ROOT_PORT);
+    assert_addr(&p1->address, A(1, 0, 0));
+    g_assert_nonnull(strstr(xml, "<address type=\"pci\""));
+    g_assert_null(strstr(xml, "virtio-mmio"));
+    /* Empty root ports: no growth. */
+    g_assert_cmpuint(p2->controllers->len, ==, 0);
+    assert_addr(&p2->address, A(1, 0, 0));
+    g_assert_true(p2->virtio_pci);
+}
+
+/* A running mmio guest: only a port it already has takes the device; none gives NoFreeSlot and
+ * the persistent port for the next boot. hotplug-require=no cannot keep virtio-mmio live
+ * (virtio-mmio does not hotplug; libvirt's live path gives a PCI address itself). */
+static void
+test_mmio_live(void)
+{
+    g_autoptr(SkTopology) mmio = load("virt-aarch64-mmio.xml");
+    g_autoptr(SkTopology) mmio_run = load_live("virt-aarch64-mmio.xml");
+    g_autoptr(SkTopology) ports = load("virt-aarch64-mmio-ports.xml");
+    g_autoptr(SkTopology) ports_run = load_live("virt-aarch64-mmio-ports.xml");
+    g_autoptr(SkDevice) nic = device_file("net-virtio.xml", mmio);
+    SkPlanOptions both = opts_make(TRUE, TRUE, TRUE);
+    SkPlanOptions both_noreq = opts_make(TRUE, TRUE, FALSE);
+    g_autoptr(SkPlan) p1 = plan_refused(mmio, mmio_run, nic, &both, SK_ERROR_NO_FREE_SLOT);
+    g_autoptr(SkPlan) p2 = plan_ok(ports, ports_run, nic, &both);
+    g_autoptr(SkPlan) p3 = plan_ok(ports, ports_run, nic, &both_noreq);
+
+    g_assert_cmpuint(n_new(p1, SK_PCI_MODEL_PCIE_ROOT_PORT), ==, 1);
+    assert_addr(&p2->address, A(1, 0, 0));
+    g_assert_true(p3->virtio_pci);
+    assert_addr(&p3->address, A(1, 0, 0));
+}
+
+/* Growing stops at the root-port cap; require=no still has virtio-mmio. */
+static void
+test_mmio_cap(void)
+{
+    g_autoptr(SkTopology) ports = load("virt-aarch64-mmio-ports.xml");
+    g_autoptr(SkDevice) nic = device_file("net-virtio.xml", ports);
+    SkPlanOptions config = opts_make(FALSE, TRUE, TRUE);
+    SkPlanOptions config_noreq = opts_make(FALSE, TRUE, FALSE);
+    g_autoptr(SkPlan) p1 = NULL;
+    g_autoptr(SkPlan) p2 = NULL;
+    g_autoptr(SkPlan) p3 = NULL;
+    g_autoptr(SkPlan) p4 = NULL;
+    g_autoptr(SkTopology) one = NULL;
+    g_autoptr(SkTopology) two = NULL;
+    g_autoptr(SkDevice) nic2 = NULL;
+    g_autoptr(SkDevice) nic3 = NULL;
+
+    config.policy.root_port_cap = 2;
+    config_noreq.policy.root_port_cap = 2;
+    p1 = plan_ok(ports, NULL, nic, &config);
+    one = apply(ports, p1, nic);
+    nic2 = device_xml("<interface type='user'><mac address='52:54:00:5c:d0:02'/><model "
+                      "type='virtio'/></interface>",
+                      one);
+    p2 = plan_ok(one, NULL, nic2, &config);
+    assert_addr(&p2->address, A(2, 0, 0));
+    two = apply(one, p2, nic2);
+    nic3 = device_xml("<interface type='user'><mac address='52:54:00:5c:d0:03'/><model "
+                      "type='virtio'/></interface>",
+                      two);
+    p3 = plan_refused(two, NULL, nic3, &config, SK_ERROR_NO_FREE_SLOT);
+    g_assert_nonnull(strstr(p3->refusal, "cap"));
+    p4 = plan_ok(two, NULL, nic3, &config_noreq);
+    g_assert_false(p4->has_address);
+}
+
+/* The SCSI controller a SCSI disk brings is itself put on virtio-mmio by libvirt on such
+ * guests (verified, even lsilogic): with require=yes it gets a PCI address (and a chain). */
+static void
+test_mmio_scsi_companion(void)
+{
+    g_autoptr(SkTopology) mmio = load("virt-aarch64-mmio-ports.xml");
+    g_autoptr(SkDevice) dev = device_xml(SCSI_DISK("sda"), mmio);
+    SkPlanOptions config = opts_make(FALSE, TRUE, TRUE);
+    SkPlanOptions config_noreq = opts_make(FALSE, TRUE, FALSE);
+    g_autoptr(SkPlan) p1 = plan_ok(mmio, NULL, dev, &config);
+    g_autoptr(SkPlan) p2 = plan_ok(mmio, NULL, dev, &config_noreq);
+    g_autofree char *xml = sk_edit_companion_xml(companion(p2, 0));
+
+    g_assert_true(companion(p1, 0)->has_address);
+    g_assert_cmpuint(n_new(p1, SK_PCI_MODEL_PCIE_TO_PCI_BRIDGE), ==, 1);
+    g_assert_false(companion(p2, 0)->has_address);
+    g_assert_null(strstr(xml, "<address"));
     g_assert_cmpuint(p2->controllers->len, ==, 0);
 }
 
@@ -593,6 +966,21 @@ main(int argc, char **argv)
     g_test_add_func("/planner/virt-aarch64", test_virt_aarch64);
     g_test_add_func("/planner/no-pci-needed", test_no_pci_needed);
     g_test_add_func("/planner/bad-input", test_bad_input);
+    g_test_add_func("/planner/implicit/scsi-disk-config", test_scsi_disk_config);
+    g_test_add_func("/planner/implicit/scsi-disk-require-no", test_scsi_disk_require_no);
+    g_test_add_func("/planner/implicit/scsi-disk-live", test_scsi_disk_live);
+    g_test_add_func("/planner/implicit/scsi-disk-existing-controller",
+                    test_scsi_disk_existing_controller);
+    g_test_add_func("/planner/implicit/scsi-disk-two-controllers", test_scsi_disk_two_controllers);
+    g_test_add_func("/planner/implicit/scsi-disk-never", test_scsi_disk_never);
+    g_test_add_func("/planner/implicit/scsi-hostdev", test_scsi_hostdev);
+    g_test_add_func("/planner/implicit/sata-disk", test_sata_disk);
+    g_test_add_func("/planner/implicit/virtio-channel", test_virtio_channel);
+    g_test_add_func("/planner/implicit/usb-without-controller", test_usb_without_controller);
+    g_test_add_func("/planner/mmio/require-yes", test_mmio_require_yes);
+    g_test_add_func("/planner/mmio/live", test_mmio_live);
+    g_test_add_func("/planner/mmio/cap", test_mmio_cap);
+    g_test_add_func("/planner/mmio/scsi-companion", test_mmio_scsi_companion);
 
     return g_test_run();
 }
