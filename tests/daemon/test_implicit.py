@@ -11,16 +11,16 @@ import xml.etree.ElementTree as ET
 import pytest
 
 import skdaemon
+import skguest
+import skpci
 from skdaemon import (Topology, free_ports, inactive_xml, live_xml, models, parse_addr, q35_xml,
                       PREFIX)
-
-sktest = skdaemon.sktest
 
 
 @pytest.fixture(scope="module")
 def images():
     """A directory QEMU (libvirt-qemu) can read, for the disk images."""
-    path = sktest.scratch_dir("skdt-img-")
+    path = skguest.scratch_dir("skdt-img-")
     yield path
     shutil.rmtree(path, ignore_errors=True)
 
@@ -39,7 +39,7 @@ def scsi_controllers(xml):
     """{index: (model, PCI address or None)} of the SCSI controllers."""
     out = {}
     for c in ET.fromstring(xml).findall("devices/controller[@type='scsi']"):
-        out[int(c.get("index"))] = (c.get("model"), sktest.pci_address(c))
+        out[int(c.get("index"))] = (c.get("model"), skpci.pci_address(c))
     return out
 
 
@@ -76,7 +76,7 @@ def test_scsi_disk_live_and_config(client, domains, images):
     dom = settled(domains, "scsi-both", policy={"legacy-bridge": "eager"})
     dom.create()
     name = dom.name()
-    disk = scsi_disk(sktest.make_image(os.path.join(images, "both.img")))
+    disk = scsi_disk(skguest.make_image(os.path.join(images, "both.img")))
     # A NIC for the next boot takes the first bridge slot in the persistent definition only,
     # so the first free slot differs between the two: libvirt left to itself would put the
     # controller at different addresses in each (it chooses them independently).
@@ -103,12 +103,12 @@ def test_scsi_disk_live_and_config(client, domains, images):
         ctrls = scsi_controllers(after)
         assert ctrls == {0: ("lsilogic", where)}, f"{what}: {ctrls}, plan said {comp}"
         assert disk_drive(after, "sda") == (0, 0, 0, 0), what
-        sktest.assert_addresses_kept(before, after, f"{what} definition")
+        skpci.assert_addresses_kept(before, after, f"{what} definition")
         # Nothing but the controller took a slot: the bridge slot it sits in is the only free
         # slot that went (the service may add spares to the persistent one, never use them).
         gone = free_slots(before) - free_slots(after)
         assert gone == {(where[1], where[2])}, f"{what}: slots taken: {gone}"
-        new = set(sktest.address_map(after)) - set(sktest.address_map(before))
+        new = set(skpci.address_map(after)) - set(skpci.address_map(before))
         assert {k for k in new if k[:2] != ("controller", "pci")} == \
             {("controller", "scsi", "0", None)}, f"{what}: new PCI elements {new}"
     # Live and persistent agree.
@@ -139,8 +139,8 @@ def test_scsi_disk_config_only_adds_the_chain_it_names(client, domains, images):
     assert disk_drive(after, "sda") == (0, 0, 0, 0)
     for c in p["controllers"]:
         assert topo.model(c["index"]) == c["model"]
-        assert sktest.fmt_addr(topo.controller_address(c["index"])) == c["address"]
-    sktest.assert_addresses_kept(before, after, "persistent definition")
+        assert skpci.fmt_addr(topo.controller_address(c["index"])) == c["address"]
+    skpci.assert_addresses_kept(before, after, "persistent definition")
     # The root port the bridge sits in is the plan's own, not one of the spares.
     assert set(free_ports(before)) <= set(Topology(after).free_ports())
 
@@ -170,7 +170,7 @@ def test_live_without_bridge_refused_and_nothing_left(client, domains, images):
     dom = settled(domains, "scsi-nobridge")
     dom.create()
     name = dom.name()
-    disk = scsi_disk(sktest.make_image(os.path.join(images, "nobridge.img")))
+    disk = scsi_disk(skguest.make_image(os.path.join(images, "nobridge.img")))
     err = client.expect_error("NoFreeSlot", client.attach, name, disk, live=True, config=True)
     assert "lsilogic" in err.message, err.message
     config = inactive_xml(dom)

@@ -9,14 +9,14 @@ import xml.etree.ElementTree as ET
 import pytest
 
 import skdaemon
+import sklibvirt
+import skpci
 from skdaemon import PREFIX, Topology, free_ports, inactive_xml, live_xml, nic, parse_addr
-
-sktest = skdaemon.sktest
 
 
 @pytest.fixture(scope="module", autouse=True)
 def aarch64(conn):
-    sktest.require_emulator(conn, "aarch64", "virt")
+    sklibvirt.require_emulator(conn, "aarch64", "virt")
 
 
 def virt_xml(name, policy=None):
@@ -49,7 +49,7 @@ def nic_address(xml, mac):
             a = i.find("address")
             if a is None:
                 return (None, None)
-            return (a.get("type"), sktest.pci_address(i))
+            return (a.get("type"), skpci.pci_address(i))
     raise AssertionError(f"no NIC {mac} in\n{xml}")
 
 
@@ -79,9 +79,9 @@ def test_require_yes_grows_a_root_port_require_no_keeps_mmio(client, domains):
     topo = Topology(after)
     assert nic_address(after, "52:54:00:d7:a0:02") == ("pci", addr), after
     assert addr[1] == port["index"] and topo.model(addr[1]) == "pcie-root-port"
-    assert sktest.fmt_addr(topo.controller_address(port["index"])) == port["address"]
+    assert skpci.fmt_addr(topo.controller_address(port["index"])) == port["address"]
     assert topo.root_ports() == [port["index"]], "one root port, the plan's"
-    sktest.assert_addresses_kept(before, after, "require=yes attach")
+    skpci.assert_addresses_kept(before, after, "require=yes attach")
     # The first NIC stays on virtio-mmio.
     assert nic_address(after, "52:54:00:d7:a0:01")[0] == "virtio-mmio"
 
@@ -92,7 +92,7 @@ def test_require_yes_grows_a_root_port_require_no_keeps_mmio(client, domains):
     assert address == ""
     last = inactive_xml(dom)
     assert nic_address(last, "52:54:00:d7:a0:03") == ("virtio-mmio", None), last
-    assert set(sktest.address_map(last)) == set(sktest.address_map(after))
+    assert set(skpci.address_map(last)) == set(skpci.address_map(after))
 
 
 def test_live_and_config_on_a_spare_root_port(client, domains):
