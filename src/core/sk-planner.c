@@ -343,12 +343,6 @@ sk_planner_add_controller(SkPlanner *p, SkPciModel model, const SkPciAddr *addr,
     return ctrl;
 }
 
-static char *
-sk_addr_str(const SkPciAddr *addr)
-{
-    return sk_pci_addr_format(addr);
-}
-
 /* Adds one pcie-root-port on pcie-root to the persistent set, within the cap. */
 static SkNewController *
 sk_planner_add_root_port(SkPlanner *p, const char *purpose, char **why)
@@ -431,7 +425,7 @@ sk_planner_describe_controllers(SkPlanner *p, guint from)
 {
     for (guint i = from; i < p->plan->controllers->len; i++) {
         const SkNewController *c = p->plan->controllers->pdata[i];
-        g_autofree char *addr = sk_addr_str(&c->address);
+        g_autofree char *addr = sk_pci_addr_format(&c->address);
 
         sk_plan_reason(p->plan, "add %s index %u at %s to the persistent definition (%s)",
                        sk_pci_model_to_string(c->model), c->index, addr, c->purpose);
@@ -509,7 +503,7 @@ sk_planner_validate_address(SkPlanner *p, GError **error)
 {
     const SkDevice *dev = p->dev;
     const SkPciAddr *a = &dev->address;
-    g_autofree char *text = sk_addr_str(a);
+    g_autofree char *text = sk_pci_addr_format(a);
 
     for (guint i = 0; i < p->n_sets; i++) {
         const SkWorkSet *set = p->sets[i];
@@ -589,7 +583,7 @@ static void
 sk_planner_describe_choice(SkPlanner *p, const SkPciAddr *addr, gboolean hotplug)
 {
     const SkWorkBus *bus = sk_work_bus(p->sets[0], addr->bus);
-    g_autofree char *text = sk_addr_str(addr);
+    g_autofree char *text = sk_pci_addr_format(addr);
     const char *where = p->n_sets > 1 ? " in both the running and the persistent definition" : "";
 
     if (bus->model == SK_PCI_MODEL_PCIE_ROOT_PORT ||
@@ -766,7 +760,7 @@ sk_planner_attach_pci(SkPlanner *p)
         SkPciAddr live_addr;
 
         if (p->n_sets > 1 && sk_work_find(live_only, 1, flags, FALSE, -1, &live_addr)) {
-            g_autofree char *text = sk_addr_str(&live_addr);
+            g_autofree char *text = sk_pci_addr_format(&live_addr);
 
             remedy = g_strdup_printf("%s is free in the running guest but taken in the persistent "
                                      "definition: attach with --live only, or%s%s",
