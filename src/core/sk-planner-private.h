@@ -1,5 +1,6 @@
 /* slotkeeper: what the planner's files share - the state of one planning run and the steps
- * one file takes for another (sk-planner.c places items, sk-planner-grow.c adds controllers).
+ * one file takes for another (sk-planner.c places items, sk-planner-grow.c adds controllers,
+ * sk-planner-companions.c plans the controllers libvirt would add).
  * Private to the planner: everything else uses sk-planner.h. */
 #pragma once
 
@@ -49,6 +50,15 @@ void sk_planner_clear(SkPlanner *p);
 void sk_planner_focus(SkPlanner *p, gboolean live, gboolean config);
 /* Whether the machine is planned as PCI Express (q35, virt: anything but pc). */
 gboolean sk_planner_is_pcie(const SkPlanner *p);
+/* Places the focused item (p->flags, p->what) in every definition it goes into: a hotplug slot
+ * when it must stay hot-unpluggable or goes into the running guest, growing the persistent
+ * definition when that is all that can give it one; or refuses the plan. */
+void sk_planner_attach_pci(SkPlanner *p);
+/* Which connect flags @dev is placed with: a virtio device that libvirt would put on
+ * virtio-mmio gets a PCI address when it must stay hot-unpluggable (@hotplug), since
+ * virtio-mmio devices never are; otherwise it keeps libvirt's virtio-mmio (flags 0). */
+SkConnectFlags sk_planner_transport(SkPlanner *p, const SkDevice *dev, gboolean hotplug,
+                                    const char **what);
 
 /* sk-planner-grow.c */
 
@@ -59,5 +69,14 @@ void sk_planner_describe_controllers(SkPlanner *p, guint from);
 /* The controllers added from index @from, in words: "pcie-root-port index 5 and
  * pcie-to-pci-bridge index 6". */
 char *sk_planner_list_controllers(const SkPlanner *p, guint from);
+
+/* sk-planner-companions.c */
+
+/* Puts the controllers libvirt would add for p->dev in @persistent and/or @live into the plan
+ * as companions and places each; refuses the plan when one cannot be had (a USB device without
+ * USB, a controller libvirt cannot hot-plug, no slot). Ends focused on the definitions the
+ * device goes into. FALSE with @error for a disk libvirt cannot address. */
+gboolean sk_planner_companions(SkPlanner *p, const SkTopology *persistent, const SkTopology *live,
+                               GError **error);
 
 G_END_DECLS
