@@ -1,92 +1,19 @@
 /* slotkeeperd: the service core. The main thread owns the domain table and libvirt's event
  * callbacks (libvirt-glib runs them on the GLib main loop); blocking libvirt calls run in a
- * bounded thread pool, one job per domain at a time, each on one snapshot of its domain, and
- * hand their results back to the main thread with g_main_context_invoke. */
+ * bounded thread pool, one job per domain at a time, each on one snapshot of its domain
+ * (sk-service-jobs.c), and hand their results back to the main thread with a GSource. */
 #include "sk-service.h"
 
 #include <libvirt/virterror.h>
 
-#include "sk-connection.h"
-#include "sk-domain-ops.h"
 #include "sk-error.h"
-#include "sk-snapshot.h"
+#include "sk-service-private.h"
 #include "sk-virt.h"
-#include "sk-watch.h"
 
 /* libvirt emits device-added for an attach --live --config once the live half is done, before
  * it saves the persistent half; the reconcile it triggers may still read the old definition.
  * A second look a moment later sees the saved definition. */
 #define SK_LATE_RECONCILE_MS 250
-
-typedef enum {
-    SK_JOB_REQUEST,   /* a client's request; replies through its GTask */
-    SK_JOB_REFRESH,   /* read the facts of a domain seen for the first time */
-    SK_JOB_RECONCILE, /* keep the spares (events, rescans, Reconcile of every domain) */
-} SkJobKind;
-
-typedef struct _SkEntry SkEntry;
-typedef struct _SkJob SkJob;
-typedef struct _SkJobGroup SkJobGroup;
-
-struct _SkService {
-    GObject parent;
-    SkConfig config;
-    char *uri;
-    const SkHostPci *host;
-    SkConnection *conn;
-    GMainContext *context; /* where results are handed over: the creator's */
-    GHashTable *domains;   /* uuid -> SkEntry* */
-    GThreadPool *pool;
-    guint rescan_id;
-    gboolean stopping;
-    gboolean stopped;
-    GMutex lock;          /* guards handovers and the entries' removals */
-    GPtrArray *handovers; /* GSource*: results on their way to the main thread */
-    GCond removed;        /* a domain's device-removed event came (entry->removals) */
-    SkWatch *watch;       /* libvirt's definition files */
-    gboolean ready;
-    gboolean started;
-    guint unread; /* domains of the first listing whose facts are not read yet */
-};
-
-struct _SkEntry {
-    gint ref;
-    SkService *service;
-    char *uuid;
-    char *name;
-    SkDomainInfo *info; /* NULL until the first read: not announced before */
-    GQueue jobs;        /* SkJob*, waiting */
-    gboolean busy;
-    gboolean removed;
-    gboolean reconcile_queued; /* an event-driven reconcile is waiting: coalesce */
-    guint late_id;             /* the second look after a device event */
-    gint64 removals;           /* device-removed events seen (under service->lock) */
-    gboolean counts_for_ready; /* listed at the first connection */
-};
-
-struct _SkJobGroup {
-    GTask *task;
-    guint remaining;
-    GError *error;
-};
-
-struct _SkJob {
-    SkEntry *entry;
-    SkJobKind kind;
-    SkRequest *request;
-    GTask *task; /* SK_JOB_REQUEST: the caller, answered once */
-    SkJobGroup *group;
-    /* Worker results, handed to the main thread by sk_job_hand_over(). */
-    SkResult *result;
-    GError *error;
-    SkDomainInfo *info;  /* the facts after the job (or after its first part) */
-    SkDomainInfo *known; /* a request's: the facts when it started (main thread's copy) */
-    gboolean gone;
-    GPtrArray *events; /* SkServiceEvent*, owned copies */
-    gboolean done;     /* FALSE: a reply ahead of the job's end; it goes on */
-    gint64 queued;     /* when it was queued, for the timeline */
-    gboolean handled;  /* the main thread took the hand-over */
-};
 
 enum { SIG_DOMAIN_ADDED, SIG_DOMAIN_CHANGED, SIG_DOMAIN_REMOVED, SIG_EVENT, SIG_READY, N_SIGNALS };
 enum { PROP_0, PROP_CONNECTED, N_PROPS };
@@ -150,8 +77,7 @@ sk_job_free(SkJob *job)
     g_free(job);
 }
 
-/* Worker side: records an event to emit on the main thread. */
-static void
+void
 sk_job_event(SkJob *job, const SkSnapshot *snap, const char *kind, const char *message,
              const char *address, const char *device_xml)
 {
@@ -384,10 +310,7 @@ sk_service_hand(SkService *service, SkJob *job)
     g_source_unref(source);
 }
 
-/* Worker side: hands what the job has so far to the main thread. Before the end of the job
- * (@done FALSE) the caller is answered while the job goes on; the main thread then touches
- * only the fields handed over, and the worker waits for nothing. */
-static void
+void
 sk_job_hand_over(SkJob *job, SkSnapshot *snap, gboolean done)
 {
     if (!done) {
@@ -407,219 +330,6 @@ sk_job_hand_over(SkJob *job, SkSnapshot *snap, gboolean done)
     if (snap && !job->gone)
         job->info = sk_domain_info_copy(snap->info);
     sk_service_hand(job->entry->service, job);
-}
-
-/* ---- job bodies (worker threads) ---- */
-
-/* The top-up every change ends with; a failure does not undo the change. */
-static void
-sk_job_reconcile(SkJob *job, SkSnapshot *snap, GError **error)
-{
-    g_autofree char *summary = NULL;
-    g_autofree char *message = NULL;
-    g_autoptr(GError) local = NULL;
-
-    if (!sk_ops_reconcile(snap, &summary, &local)) {
-        if (!g_error_matches(local, SK_ERROR, SK_ERROR_NO_SUCH_DOMAIN))
-            g_warning("domain %s: cannot keep its spares: %s", sk_snapshot_name(snap),
-                      local->message);
-        if (error)
-            g_propagate_error(error, g_steal_pointer(&local));
-        return;
-    }
-    if (!summary)
-        return;
-    message = g_strdup_printf("added %s to the persistent definition of '%s'", summary,
-                              sk_snapshot_name(snap));
-    sk_job_event(job, snap, "reconciled", message, NULL, NULL);
-}
-
-static void
-sk_job_attach(SkJob *job, SkSnapshot *snap)
-{
-    g_autoptr(SkResult) result = sk_result_new(SK_REQUEST_ATTACH);
-    g_autoptr(GError) local = NULL;
-    g_autofree char *message = NULL;
-    gboolean live;
-    gboolean config;
-
-    if (!sk_ops_attach(snap, job->request, result, &job->error)) {
-        if (g_error_matches(job->error, SK_ERROR, SK_ERROR_NO_FREE_SLOT))
-            sk_job_event(job, snap, "refused", job->error->message, NULL, NULL);
-    } else {
-        message = *result->address
-                      ? g_strdup_printf("attached a device to '%s' at %s", sk_snapshot_name(snap),
-                                        result->address)
-                      : g_strdup_printf("attached a device to '%s'", sk_snapshot_name(snap));
-        sk_job_event(job, snap, "attached", message, result->address, result->device_xml);
-        job->result = g_steal_pointer(&result);
-    }
-    if (!job->result)
-        return; /* a failed attach changed nothing there is to top up */
-    live = job->result->live;
-    config = job->result->config;
-    /* The caller has its answer now; the spare it took is replaced before the domain's next
-     * job starts, on the definitions as libvirt has them now. */
-    sk_job_hand_over(job, snap, FALSE);
-    sk_snapshot_mark(snap, "reply");
-    if (!sk_snapshot_reread(snap, live, config, &local)) {
-        g_warning("domain %s: cannot read it again after the attach: %s", sk_snapshot_name(snap),
-                  local->message);
-        return;
-    }
-    sk_job_reconcile(job, snap, NULL);
-}
-
-static gint64
-sk_service_removals(gpointer data)
-{
-    SkEntry *entry = data;
-    gint64 n;
-
-    g_mutex_lock(&entry->service->lock);
-    n = entry->removals;
-    g_mutex_unlock(&entry->service->lock);
-    return n;
-}
-
-/* Worker side: until the domain's next device-removed event after @seen, or @end_time. */
-static gboolean
-sk_service_wait_removal(gpointer data, gint64 seen, gint64 end_time)
-{
-    SkEntry *entry = data;
-    SkService *service = entry->service;
-    gboolean came = TRUE;
-
-    g_mutex_lock(&service->lock);
-    while (entry->removals == seen && !service->stopping && came)
-        came = g_cond_wait_until(&service->removed, &service->lock, end_time);
-    came = entry->removals != seen;
-    g_mutex_unlock(&service->lock);
-    return came;
-}
-
-static void
-sk_job_detach(SkJob *job, SkSnapshot *snap)
-{
-    g_autofree char *message = NULL;
-    SkRemovalWaiter waiter = { sk_service_removals, sk_service_wait_removal, job->entry,
-                               job->entry->service->config.detach_timeout_seconds * 1000 };
-
-    if (sk_ops_detach(snap, job->request, &waiter, &job->error)) {
-        message = g_strdup_printf("detached a device from '%s'", sk_snapshot_name(snap));
-        sk_job_event(job, snap, "detached", message, NULL, job->request->xml);
-        job->result = sk_result_new(SK_REQUEST_DETACH);
-        sk_job_hand_over(job, snap, FALSE);
-        sk_job_reconcile(job, snap, NULL);
-    }
-}
-
-static void
-sk_job_set_policy(SkJob *job, SkSnapshot *snap)
-{
-    g_autofree char *message = NULL;
-
-    if (!sk_ops_set_policy(snap, job->request->policy, &job->error))
-        return;
-    message = g_strdup_printf("changed the policy of '%s'", sk_snapshot_name(snap));
-    sk_job_event(job, snap, "policy-changed", message, NULL, NULL);
-    /* The new policy applies before the call returns. */
-    sk_job_reconcile(job, snap, NULL);
-    job->result = sk_result_new(SK_REQUEST_SET_POLICY);
-}
-
-static void
-sk_job_request(SkJob *job, SkSnapshot *snap)
-{
-    SkRequest *req = job->request;
-    g_autoptr(SkResult) result = sk_result_new(req->kind);
-
-    switch (req->kind) {
-    case SK_REQUEST_ATTACH:
-        sk_job_attach(job, snap);
-        return;
-    case SK_REQUEST_DETACH:
-        sk_job_detach(job, snap);
-        return;
-    case SK_REQUEST_SET_POLICY:
-        sk_job_set_policy(job, snap);
-        return;
-    case SK_REQUEST_PLAN:
-        if (sk_ops_plan(snap, req, result, &job->error))
-            job->result = g_steal_pointer(&result);
-        return;
-    case SK_REQUEST_TOPOLOGY:
-        if (sk_ops_topology(snap, req, result, &job->error))
-            job->result = g_steal_pointer(&result);
-        return;
-    case SK_REQUEST_RECONCILE:
-        sk_job_reconcile(job, snap, &job->error);
-        if (!job->error)
-            job->result = g_steal_pointer(&result);
-        return;
-    default:
-        g_assert_not_reached();
-    }
-}
-
-/* Worker thread: one snapshot of the domain, the job on it, the facts it leaves. The domain is
- * looked up again on the worker's connection: a request queued behind a slow one may find its
- * domain undefined (NoSuchDomain) or libvirtd gone (Unavailable). */
-static void
-sk_service_worker(gpointer data, gpointer user_data)
-{
-    SkJob *job = data;
-    SkService *service = user_data;
-    g_autoptr(GError) error = NULL;
-    g_autoptr(virDomain) dom = NULL;
-    g_autoptr(SkSnapshot) snap = NULL;
-    gint64 started = g_get_monotonic_time();
-    gint64 looked_up;
-    virConnectPtr conn;
-
-    dom = sk_connection_worker_domain(service->conn, job->entry->uuid, &error);
-    conn = dom ? virDomainGetConnect(dom) : NULL;
-    looked_up = g_get_monotonic_time();
-    if (dom)
-        snap = sk_snapshot_read(dom, &service->config, service->host, job->known, &error);
-    if (!snap) {
-        if (g_error_matches(error, SK_ERROR, SK_ERROR_NO_SUCH_DOMAIN)) {
-            g_clear_error(&error);
-            g_set_error(&error, SK_ERROR, SK_ERROR_NO_SUCH_DOMAIN, "domain '%s' no longer exists",
-                        job->entry->name);
-        }
-        job->error = g_steal_pointer(&error);
-    } else if (job->kind == SK_JOB_REQUEST) {
-        sk_job_request(job, snap);
-    } else if (job->kind == SK_JOB_RECONCILE) {
-        sk_job_reconcile(job, snap, job->group ? &job->error : NULL);
-    }
-    /* Also when the first read failed: a libvirtd that hangs ends it with keepalive's
-     * "internal error". */
-    if (conn && virConnectIsAlive(conn) != 1 && job->error &&
-        !g_error_matches(job->error, SK_ERROR, SK_ERROR_UNAVAILABLE)) {
-        /* libvirtd went away under the call: whatever libvirt said, the service is the one that
-         * cannot answer now. */
-        GError *lost = g_error_new(SK_ERROR, SK_ERROR_UNAVAILABLE,
-                                   "lost the connection to libvirt at %s during the call (%s); "
-                                   "check the domain before trying again",
-                                   service->uri, job->error->message);
-
-        g_clear_error(&job->error);
-        job->error = lost;
-    }
-    if (g_error_matches(job->error, SK_ERROR, SK_ERROR_NO_SUCH_DOMAIN)) {
-        job->gone = TRUE;
-        sk_connection_worker_forget(job->entry->uuid);
-    }
-    g_debug("domain %s: %s job: waited %.1f ms, lookup %.1f ms, %s; %.1f ms in all",
-            job->entry->name,
-            job->kind == SK_JOB_REQUEST   ? sk_request_kind_to_verb(job->request->kind)
-            : job->kind == SK_JOB_REFRESH ? "refresh"
-                                          : "reconcile",
-            (started - job->queued) / 1000.0, (looked_up - started) / 1000.0,
-            snap ? snap->timeline->str : "no read", (g_get_monotonic_time() - started) / 1000.0);
-    sk_job_hand_over(job, snap, TRUE);
 }
 
 /* Main thread: starts the domain's next job unless one runs. */
@@ -842,7 +552,7 @@ sk_service_on_disconnected(gpointer owner, const char *why)
     g_object_notify_by_pspec(G_OBJECT(service), sk_service_props[PROP_CONNECTED]);
 }
 
-static const SkConnectionEvents sk_service_conn_events = {
+const SkConnectionEvents sk_service_conn_events = {
     .connected = sk_service_on_connected,
     .disconnected = sk_service_on_disconnected,
     .lifecycle = sk_service_on_lifecycle,

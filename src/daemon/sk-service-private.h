@@ -1,0 +1,112 @@
+/* slotkeeperd: what the service core's files share - the service's fields, a domain's entry, a job
+ * and what it hands over - and the steps one file takes for another: sk-service.c (the object, its
+ * API, the domain table and the job queue) and sk-service-jobs.c (the job bodies, on worker
+ * threads). Private to them: everything else uses sk-service.h. */
+#pragma once
+
+#include <gio/gio.h>
+#include <libvirt/libvirt.h>
+
+#include "sk-config.h"
+#include "sk-connection.h"
+#include "sk-domain-info.h"
+#include "sk-host.h"
+#include "sk-request.h"
+#include "sk-snapshot.h"
+#include "sk-watch.h"
+
+G_BEGIN_DECLS
+
+/* sk-service.h's type, declared again (C11 allows it) instead of including sk-service.h, which
+ * includes nothing of this and which sk-service.c implements: the two would include each
+ * other. */
+typedef struct _SkService SkService;
+
+typedef enum {
+    SK_JOB_REQUEST,   /* a client's request; replies through its GTask */
+    SK_JOB_REFRESH,   /* read the facts of a domain seen for the first time */
+    SK_JOB_RECONCILE, /* keep the spares (events, rescans, Reconcile of every domain) */
+} SkJobKind;
+
+typedef struct _SkEntry SkEntry;
+typedef struct _SkJob SkJob;
+typedef struct _SkJobGroup SkJobGroup;
+
+struct _SkService {
+    GObject parent;
+    SkConfig config;
+    char *uri;
+    const SkHostPci *host;
+    SkConnection *conn;
+    GMainContext *context; /* where results are handed over: the creator's */
+    GHashTable *domains;   /* uuid -> SkEntry* */
+    GThreadPool *pool;
+    guint rescan_id;
+    gboolean stopping;
+    gboolean stopped;
+    GMutex lock;          /* guards handovers and the entries' removals */
+    GPtrArray *handovers; /* GSource*: results on their way to the main thread */
+    GCond removed;        /* a domain's device-removed event came (entry->removals) */
+    SkWatch *watch;       /* libvirt's definition files */
+    gboolean ready;
+    gboolean started;
+    guint unread; /* domains of the first listing whose facts are not read yet */
+};
+
+struct _SkEntry {
+    gint ref;
+    SkService *service;
+    char *uuid;
+    char *name;
+    SkDomainInfo *info; /* NULL until the first read: not announced before */
+    GQueue jobs;        /* SkJob*, waiting */
+    gboolean busy;
+    gboolean removed;
+    gboolean reconcile_queued; /* an event-driven reconcile is waiting: coalesce */
+    guint late_id;             /* the second look after a device event */
+    gint64 removals;           /* device-removed events seen (under service->lock) */
+    gboolean counts_for_ready; /* listed at the first connection */
+};
+
+struct _SkJobGroup {
+    GTask *task;
+    guint remaining;
+    GError *error;
+};
+
+struct _SkJob {
+    SkEntry *entry;
+    SkJobKind kind;
+    SkRequest *request;
+    GTask *task; /* SK_JOB_REQUEST: the caller, answered once */
+    SkJobGroup *group;
+    /* Worker results, handed to the main thread by sk_job_hand_over(). */
+    SkResult *result;
+    GError *error;
+    SkDomainInfo *info;  /* the facts after the job (or after its first part) */
+    SkDomainInfo *known; /* a request's: the facts when it started (main thread's copy) */
+    gboolean gone;
+    GPtrArray *events; /* SkServiceEvent*, owned copies */
+    gboolean done;     /* FALSE: a reply ahead of the job's end; it goes on */
+    gint64 queued;     /* when it was queued, for the timeline */
+    gboolean handled;  /* the main thread took the hand-over */
+};
+
+/* ---- sk-service.c: the object, the domain table, the job queue ---- */
+
+/* Worker side: records an event to emit on the main thread. */
+void sk_job_event(SkJob *job, const SkSnapshot *snap, const char *kind, const char *message,
+                  const char *address, const char *device_xml);
+/* Worker side: hands what the job has so far to the main thread. Before the end of the job
+ * (@done FALSE) the caller is answered while the job goes on; the main thread then touches
+ * only the fields handed over, and the worker waits for nothing. */
+void sk_job_hand_over(SkJob *job, SkSnapshot *snap, gboolean done);
+
+/* ---- sk-service-jobs.c: the worker side ---- */
+
+/* Worker thread (the pool's function): one snapshot of the domain, the job on it, the facts it
+ * leaves. The domain is looked up again on the worker's connection: a request queued behind a
+ * slow one may find its domain undefined (NoSuchDomain) or libvirtd gone (Unavailable). */
+void sk_service_worker(gpointer data, gpointer user_data);
+
+G_END_DECLS
