@@ -1,7 +1,8 @@
-/* slotkeeperd: what the service core's files share - the service's fields, a domain's entry, a job
- * and what it hands over - and the steps one file takes for another: sk-service.c (the object, its
- * API, the domain table and the job queue) and sk-service-jobs.c (the job bodies, on worker
- * threads). Private to them: everything else uses sk-service.h. */
+/* slotkeeperd: what the service core's files share - the service's fields, a domain's entry, a
+ * job and what it hands over - and the steps one file takes for another: sk-service.c (the
+ * object, its API, the domain table and the job queue), sk-service-jobs.c (the job bodies, on
+ * worker threads) and sk-service-events.c (libvirt's events). Private to them: everything else
+ * uses sk-service.h. */
 #pragma once
 
 #include <gio/gio.h>
@@ -94,6 +95,23 @@ struct _SkJob {
 
 /* ---- sk-service.c: the object, the domain table, the job queue ---- */
 
+enum { SIG_DOMAIN_ADDED, SIG_DOMAIN_CHANGED, SIG_DOMAIN_REMOVED, SIG_EVENT, SIG_READY, N_SIGNALS };
+enum { PROP_0, PROP_CONNECTED, N_PROPS };
+/* The signals and the "connected" property, which the other files emit and notify too. */
+extern guint sk_service_signals[N_SIGNALS];
+extern GParamSpec *sk_service_props[N_PROPS];
+
+/* The entry of @dom, added (and queued for its facts and its spares) when it has none; NULL when
+ * libvirt cannot say its UUID. */
+SkEntry *sk_service_add_entry(SkService *service, virDomainPtr dom);
+/* The entry of @dom, NULL when it has none. */
+SkEntry *sk_service_entry_for(SkService *service, virDomainPtr dom);
+/* Takes @entry out of the table (once) and announces it gone if it was announced. */
+void sk_service_remove_entry(SkService *service, SkEntry *entry);
+/* Drops a reference to @entry (the table's, a job's, a late reconcile's); the last frees it. */
+void sk_entry_unref(SkEntry *entry);
+/* Queues an event-driven reconcile unless one is already waiting. */
+void sk_service_queue_reconcile(SkEntry *entry);
 /* Worker side: records an event to emit on the main thread. */
 void sk_job_event(SkJob *job, const SkSnapshot *snap, const char *kind, const char *message,
                   const char *address, const char *device_xml);
@@ -108,5 +126,10 @@ void sk_job_hand_over(SkJob *job, SkSnapshot *snap, gboolean done);
  * leaves. The domain is looked up again on the worker's connection: a request queued behind a
  * slow one may find its domain undefined (NoSuchDomain) or libvirtd gone (Unavailable). */
 void sk_service_worker(gpointer data, gpointer user_data);
+
+/* ---- sk-service-events.c: libvirt's events (main thread) ---- */
+
+/* What the service's SkConnection reports to it. */
+extern const SkConnectionEvents sk_service_conn_events;
 
 G_END_DECLS
