@@ -1,6 +1,6 @@
 /* slotkeeperd: the job bodies, on worker threads - each request, reconcile or refresh on one
  * snapshot of its domain, the events it records and the facts it leaves, handed over to the
- * main thread (sk-service.c). */
+ * main thread (sk-service-queue.c). */
 #include "sk-service-private.h"
 
 #include "sk-domain-ops.h"

@@ -1,8 +1,8 @@
-/* slotkeeperd: what the service core's files share - the service's fields, a domain's entry, a
- * job and what it hands over - and the steps one file takes for another: sk-service.c (the
- * object, its API, the domain table and the job queue), sk-service-jobs.c (the job bodies, on
- * worker threads) and sk-service-events.c (libvirt's events). Private to them: everything else
- * uses sk-service.h. */
+/* slotkeeperd: what the service core's files share - the service's fields, a domain's entry, a job
+ * and what it hands over - and the steps one file takes for another: sk-service.c (the object, its
+ * API and the domain table), sk-service-queue.c (each domain's jobs, one at a time, handed over to
+ * the main thread), sk-service-jobs.c (the job bodies, on worker threads) and sk-service-events.c
+ * (libvirt's events). Private to them: everything else uses sk-service.h. */
 #pragma once
 
 #include <gio/gio.h>
@@ -93,7 +93,7 @@ struct _SkJob {
     gboolean handled;  /* the main thread took the hand-over */
 };
 
-/* ---- sk-service.c: the object, the domain table, the job queue ---- */
+/* ---- sk-service.c: the object and its domain table (main thread) ---- */
 
 enum { SIG_DOMAIN_ADDED, SIG_DOMAIN_CHANGED, SIG_DOMAIN_REMOVED, SIG_EVENT, SIG_READY, N_SIGNALS };
 enum { PROP_0, PROP_CONNECTED, N_PROPS };
@@ -108,8 +108,25 @@ SkEntry *sk_service_add_entry(SkService *service, virDomainPtr dom);
 SkEntry *sk_service_entry_for(SkService *service, virDomainPtr dom);
 /* Takes @entry out of the table (once) and announces it gone if it was announced. */
 void sk_service_remove_entry(SkService *service, SkEntry *entry);
+/* The entry's first read is over, whatever its outcome: "ready" waits for no more from it. */
+void sk_service_entry_counted(SkService *service, SkEntry *entry);
+/* Main thread: the entry's facts as a job found them (@info taken). */
+void sk_service_apply_info(SkService *service, SkEntry *entry, SkDomainInfo *info);
+
+/* ---- sk-service-queue.c: jobs, queues, hand-over (main thread unless said) ---- */
+
 /* Drops a reference to @entry (the table's, a job's, a late reconcile's); the last frees it. */
 void sk_entry_unref(SkEntry *entry);
+/* A job of @kind for @entry (which it holds a reference to). */
+SkJob *sk_job_new(SkEntry *entry, SkJobKind kind);
+void sk_job_free(SkJob *job);
+/* Answers the job's caller (once) with @error (taken) when the job cannot run. */
+void sk_job_fail_now(SkJob *job, GError *error);
+/* One job of a group is over (@error: how it failed, or NULL); the last one answers the
+ * group's caller and frees the group. */
+void sk_job_group_done(SkJobGroup *group, const GError *error);
+/* Queues @job (taken) behind @entry's other jobs and starts it if none runs. */
+void sk_service_queue(SkEntry *entry, SkJob *job);
 /* Queues an event-driven reconcile unless one is already waiting. */
 void sk_service_queue_reconcile(SkEntry *entry);
 /* Worker side: records an event to emit on the main thread. */
