@@ -553,7 +553,7 @@ sk_ops_attach(SkSnapshot *snap, const SkRequest *req, SkResult *result, GError *
     result->live = ctx.popts.live;
     result->config = ctx.popts.config;
     /* The reply's facts: the device is where the plan put it. The definitions libvirt changed
-     * are read again after the reply (sk-service.c), before the spares are topped up. */
+     * are read again after the reply (sk-service-jobs.c), before the spares are topped up. */
     if (companions > 0) {
         g_autoptr(GError) local = NULL;
 
