@@ -29,8 +29,10 @@ sk_cli_add_policy_entries(GOptionContext *ctx, SkCliArgs *args)
         { "legacy-bridge", 0, 0, G_OPTION_ARG_STRING, &args->legacy_bridge,
           "When to add a pcie-to-pci-bridge (default lazy)", "lazy|eager|never" },
         { "root-port-cap", 0, 0, G_OPTION_ARG_INT, &args->root_port_cap,
-          "Root port limit; 0: " G_STRINGIFY(
-              SK_POLICY_ROOT_PORT_CAP_X86) " on x86_64, " G_STRINGIFY(SK_POLICY_ROOT_PORT_CAP_DEFAULT) " elsewhere",
+          /* clang-format off */
+          "Root port limit; 0: " G_STRINGIFY(SK_POLICY_ROOT_PORT_CAP_X86) " on x86_64, "
+          G_STRINGIFY(SK_POLICY_ROOT_PORT_CAP_DEFAULT) " elsewhere",
+          /* clang-format on */
           "N" },
         G_OPTION_ENTRY_NULL,
     };

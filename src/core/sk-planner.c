@@ -6,7 +6,6 @@
 #include "sk-planner.h"
 
 #include "sk-planner-private.h"
-#include "sk-xml.h"
 
 void
 sk_planner_focus(SkPlanner *p, gboolean live, gboolean config)

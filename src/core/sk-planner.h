@@ -12,9 +12,10 @@
 G_BEGIN_DECLS
 
 /* Plans attaching @dev. @persistent and/or @live as opts->config/opts->live require; @live must
- * come from a running domain's XML (<domain id=...>), and may also serve as @persistent. Returns NULL with an error for bad input (inconsistent
- * options, unsupported machine, requested address taken or incompatible); returns a refused plan
- * when no slot can be had (with the persistent-side controllers that would fix it). */
+ * come from a running domain's XML (<domain id=...>), and may also serve as @persistent. Returns
+ * NULL with an error for bad input (inconsistent options, unsupported machine, requested address
+ * taken or incompatible); returns a refused plan when no slot can be had (with the
+ * persistent-side controllers that would fix it). */
 SkPlan *sk_plan_attach(const SkTopology *persistent, const SkTopology *live, const SkDevice *dev,
                        const SkPlanOptions *opts, GError **error);
 /* Plans topping @persistent up to the policy's spare ports (and legacy chain when eager). */

@@ -102,7 +102,8 @@ guint sk_topology_get_n_unaddressed(const SkTopology *topo);
 /* "device", "controller" or "chipset", as the CLI's JSON and the D-Bus GetSlots reply say it. */
 const char *sk_occupant_kind_to_string(SkOccupantKind kind);
 
-/* Whether the bus takes hotplug (resolved: hotplug='off', pc without ACPI, never-hotplug models). */
+/* Whether the bus takes hotplug (resolved: hotplug='off', pc without ACPI, never-hotplug
+ * models). */
 gboolean sk_bus_is_hotpluggable(const SkBus *bus);
 /* Whether slot @slot of @bus has no function in use. */
 gboolean sk_bus_slot_is_empty(const SkBus *bus, guint slot);

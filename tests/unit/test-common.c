@@ -204,7 +204,7 @@ apply(const SkTopology *topo, const SkPlan *plan, const SkDevice *dev)
     return result;
 }
 
-/* ---- rule checks ------------------------------------------------------------------------------ */
+/* ---- rule checks ---------------------------------------------------------------------------- */
 
 gboolean
 is_port_model(SkPciModel m)

@@ -13,7 +13,7 @@
 #include "sk-xml.h"
 #include "test-common.h"
 
-/* ---- XML helpers ------------------------------------------------------------------------------ */
+/* ---- XML helpers ---------------------------------------------------------------------------- */
 
 static xmlNode *
 child(xmlNode *node, const char *name)
@@ -118,7 +118,7 @@ dump_result(const SkTopology *topo, const SkPlan *plan, const char *xml)
     g_assert_true(g_file_set_contents(path, xml, -1, NULL));
 }
 
-/* ---- the checks ------------------------------------------------------------------------------- */
+/* ---- the checks ----------------------------------------------------------------------------- */
 
 static void
 check_controller_node(xmlNode *node, const SkNewController *c)
@@ -384,7 +384,7 @@ check_apply(const SkTopology *topo, const SkPlan *plan, const SkDevice *dev)
     }
 }
 
-/* ---- hand-made plans (independent of the planner) ---------------------------------------------- */
+/* ---- hand-made plans (independent of the planner) ------------------------------------------- */
 
 static SkNewController *
 new_ctrl(guint index, SkPciModel model, int chassis, int port, int chassis_nr, SkPciAddr addr)
@@ -560,7 +560,7 @@ test_new_controller_node(void)
     }
 }
 
-/* ---- plans made by the planner ------------------------------------------------------------------ */
+/* ---- plans made by the planner -------------------------------------------------------------- */
 
 typedef struct {
     const char *fixture;

@@ -2,7 +2,7 @@
  * (tests/data/make-fixtures.sh), checked against libvirt's placement rules
  * (reference/libvirt-pci-rules.md sections 3, 4, 5, 6 and 11). */
 #include "test-common.h"
-/* ---- policy helpers --------------------------------------------------------------------------- */
+/* ---- policy helpers ------------------------------------------------------------------------- */
 
 static void
 test_policy(void)
@@ -37,7 +37,7 @@ test_policy(void)
     g_assert_cmpint(o.policy.legacy_bridge, ==, SK_LEGACY_BRIDGE_LAZY);
 }
 
-/* ---- attach: q35 ------------------------------------------------------------------------------ */
+/* ---- attach: q35 ---------------------------------------------------------------------------- */
 
 static void
 test_q35_virtio_nic(void)
@@ -387,7 +387,7 @@ test_live_and_config(void)
     assert_addr(&p3->address, A(4, 0, 0));
 }
 
-/* ---- explicit addresses ----------------------------------------------------------------------- */
+/* ---- explicit addresses --------------------------------------------------------------------- */
 
 #define NIC_AT(bus, slot, fn)                                                               \
     "<interface type='user'><mac address='52:54:00:5c:e0:01'/><model type='virtio'/>"       \
@@ -439,7 +439,7 @@ test_explicit_address(void)
     plan_error(sw, NULL, upstream, &config_noreq, SK_ERROR_INVALID_ADDRESS);
 }
 
-/* ---- other machines --------------------------------------------------------------------------- */
+/* ---- other machines ------------------------------------------------------------------------- */
 
 static void
 test_pc(void)

@@ -1,6 +1,6 @@
 /* Unit tests for sk-planner reserve plans: topping spare hotplug ports up within the cap. */
 #include "test-common.h"
-/* ---- reserve ---------------------------------------------------------------------------------- */
+/* ---- reserve -------------------------------------------------------------------------------- */
 
 static void
 assert_free_counts(const SkTopology *topo, guint want_pcie, guint want_pci)
