@@ -33,6 +33,7 @@ from skxml import q35_xml  # noqa: E402
 
 SPARES = 4
 LIVE_PER_GUEST = 3  # a running guest keeps the ports it booted with
+COLD_PER_GUEST = 5  # each attach or define keeps its NIC: a fresh guest before the root-port cap
 KINDS = ["live", "attach", "detach", "define"]
 
 
@@ -106,8 +107,18 @@ def main():
         daemon.wait_name()
         n_live = (args.samples + LIVE_PER_GUEST - 1) // LIVE_PER_GUEST if "live" in kinds else 0
         lives = [doms.define(q35_xml(doms.prefix + f"react-live{i}")) for i in range(n_live)]
-        cold = doms.define(q35_xml(doms.prefix + "react-cold"))
-        for dom in lives + [cold]:
+        colds = {}
+
+        def cold(kind, i):
+            """The shut-off guest of the @i-th change of @kind, defined when first needed."""
+            key = (kind, i // COLD_PER_GUEST if kind in ("attach", "define") else 0)
+            if key not in colds:
+                colds[key] = doms.define(q35_xml(doms.prefix + f"react-{kind}{key[1]}"))
+                if wait_spares(colds[key], SPARES, 60) is None:
+                    raise RuntimeError(f"{colds[key].name()} got no spares")
+            return colds[key]
+
+        for dom in lives:
             if wait_spares(dom, SPARES, 60) is None:
                 raise RuntimeError(f"{dom.name()} got no spares")
         time.sleep(2)
@@ -121,7 +132,7 @@ def main():
         for kind in kinds:
             for i in range(args.samples):
                 seq += 1
-                dom = lives[i // LIVE_PER_GUEST] if kind == "live" else cold
+                dom = lives[i // LIVE_PER_GUEST] if kind == "live" else cold(kind, i)
                 wait_spares(dom, SPARES, 60)
                 time.sleep(0.5)  # settled: nothing of the last change still under way
                 start, end = change(kind, dom, seq, tmp)

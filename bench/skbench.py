@@ -7,6 +7,7 @@ Run the benchmarks with Debian's /usr/bin/python3 (it has gi and libvirt) as roo
 
 import os
 import shutil
+import signal
 import socket
 import statistics
 import sys
@@ -18,6 +19,10 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 
 import skpaths  # noqa: E402
 import skservice  # noqa: E402
+
+# A benchmark stopped with SIGTERM (timeout, kill) still runs its finally: blocks, which undefine
+# its domains and stop its service.
+signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
 # The built binaries, where meson test would name them; run by hand, the build/ tree.
 os.environ.setdefault("SLOTKEEPERD", os.path.join(skpaths.BUILD_ROOT, "src", "daemon",
