@@ -23,6 +23,7 @@ opts in through its metadata.
 """
 
 import glob
+import json
 import os
 import re
 import shutil
@@ -44,6 +45,8 @@ from skrequire import unavailable
 from skservice import settled
 
 PACKAGE = "slotkeeper"
+COCKPIT_PACKAGE = "cockpit-slotkeeper"
+COCKPIT_DIR = "/usr/share/cockpit/slotkeeper"
 DEB_DIR = os.environ.get("SK_DEB_DIR")
 CONFIG = "/etc/slotkeeper/slotkeeper.conf"
 DAEMON = "/usr/sbin/slotkeeperd"
@@ -285,6 +288,9 @@ class Debs:
             f"expected one .changes and one {PACKAGE}_*.deb in {self.dir}: {changes} {debs}"
         self.changes, self.deb = changes[0], debs[0]
         _, self.version, self.arch = os.path.basename(self.deb)[:-4].split("_")
+        pages = glob.glob(os.path.join(self.dir, f"{COCKPIT_PACKAGE}_{self.version}_all.deb"))
+        assert len(pages) == 1, f"expected one {COCKPIT_PACKAGE} .deb in {self.dir}: {pages}"
+        self.cockpit_deb = pages[0]
 
     def repacked(self, version):
         """The same package with another version, for an upgrade."""
@@ -429,6 +435,28 @@ def test_install(lifecycle, debs):
     res = run(["pgrep", "-x", "-u", "0", "slotkeeperd"])
     running = [int(p) for p in res.stdout.split() if exe(p) == DAEMON]
     assert not running, f"installing started {DAEMON} (pids {running})"
+
+
+def test_cockpit_page_package(installed, debs):
+    """cockpit-slotkeeper installs the page where Cockpit looks for it (a manifest with the
+    "Hotplug slots" entry, the page and its assets, nothing outside that folder but its docs),
+    needs slotkeeper of the same version, and purging it leaves nothing behind."""
+    apt_get("install", debs.cockpit_deb)
+    res = run(["dpkg", "-L", COCKPIT_PACKAGE])
+    files = {p for p in res.stdout.split("\n") if p and not os.path.isdir(p)}
+    outside = {f for f in files
+               if not f.startswith(COCKPIT_DIR + "/") and not f.startswith("/usr/share/doc/")}
+    assert not outside, f"files outside {COCKPIT_DIR}: {sorted(outside)}"
+    for name in ("manifest.json", "index.html"):
+        assert os.path.join(COCKPIT_DIR, name) in files, f"no {name} in {sorted(files)}"
+    manifest = json.loads(read(os.path.join(COCKPIT_DIR, "manifest.json")))
+    labels = [m.get("label") for m in manifest.get("menu", {}).values()]
+    assert "Hotplug slots" in labels, manifest
+    depends = run(["dpkg-query", "-W", "-f=${Depends}", COCKPIT_PACKAGE]).stdout
+    assert f"{PACKAGE} (= {debs.version})" in depends, depends
+    apt_get("purge", COCKPIT_PACKAGE)
+    left = sorted(f for f in files if os.path.lexists(f))
+    assert not left and not os.path.exists(COCKPIT_DIR), f"left after purge: {left}"
 
 
 def test_smoke_activation(installed, service_config, system_bus):
