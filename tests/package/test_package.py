@@ -440,7 +440,7 @@ def test_install(lifecycle, debs):
 def test_cockpit_page_package(installed, debs):
     """cockpit-slotkeeper installs the page where Cockpit looks for it (a manifest with the
     "Hotplug slots" entry, the page and its assets, nothing outside that folder but its docs),
-    needs slotkeeper of the same version, and purging it leaves nothing behind."""
+    needs slotkeeper of the same version (binNMUs aside), and purging it leaves nothing behind."""
     apt_get("install", debs.cockpit_deb)
     res = run(["dpkg", "-L", COCKPIT_PACKAGE])
     files = {p for p in res.stdout.split("\n") if p and not os.path.isdir(p)}
@@ -453,7 +453,9 @@ def test_cockpit_page_package(installed, debs):
     labels = [m.get("label") for m in manifest.get("menu", {}).values()]
     assert "Hotplug slots" in labels, manifest
     depends = run(["dpkg-query", "-W", "-f=${Depends}", COCKPIT_PACKAGE]).stdout
-    assert f"{PACKAGE} (= {debs.version})" in depends, depends
+    # the same version, binNMU-safe (an arch:all package on an arch:any one of the same source)
+    assert f"{PACKAGE} (>= {debs.version})" in depends, depends
+    assert f"{PACKAGE} (<< {debs.version}.1~)" in depends, depends
     apt_get("purge", COCKPIT_PACKAGE)
     left = sorted(f for f in files if os.path.lexists(f))
     assert not left and not os.path.exists(COCKPIT_DIR), f"left after purge: {left}"
