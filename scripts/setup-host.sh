@@ -81,7 +81,8 @@ install_packages() {
     local missing
     local all=("${build_packages[@]}" "${runtime_packages[@]}" "${package_build_packages[@]}"
         "${cockpit_packages[@]}")
-    # Node.js (>= 20) and npm come with the machine; Debian's own are the fallback.
+    # Node.js (>= 20) and npm come with the machine; Debian's own are the fallback (nodejs 18
+    # runs the page's unit tests, node --test; the browser test's playwright-core wants 20).
     command -v node >/dev/null || all+=(nodejs)
     command -v npm >/dev/null || all+=(npm)
     mapfile -t missing < <(missing_packages "${all[@]}")
