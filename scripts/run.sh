@@ -3,8 +3,13 @@
 # and shows it on a demo domain in the local libvirt (qemu:///system): defines a small q35 TCG
 # domain "slotkeeper-demo" if it does not exist, plans with the offline CLI, then starts
 # slotkeeperd on a private D-Bus bus, lets it top up the spare ports by itself, starts the
-# guest and hotplugs NICs through `slotkeeper attach-device`. The domain is left defined and
-# shut off; the service and its bus are stopped at the end.
+# guest and hotplugs NICs through `slotkeeper attach-device`. Then it serves the web console
+# on 127.0.0.1 with the page "Hotplug slots" installed from build/, on the same private bus (as
+# the console's system bus) and so showing the running demo guest, checks with curl that
+# cockpit-ws serves the page, and prints the address to open and the cockpit-desktop command.
+# From a terminal it keeps serving until Enter or Ctrl-C; when stdin is not a terminal (CI,
+# scripts) it stops right after the check. The domain is left defined and shut off; the web
+# console, the service and its bus are stopped at the end, however run.sh ends.
 #
 #   scripts/run.sh
 set -euo pipefail
@@ -107,7 +112,13 @@ show "$sk" plan --domain-xml "$demo/domain.xml" "$demo/nic-virtio.xml" --config 
 step "start slotkeeperd on a private bus (the system bus and polkit come with packaging)"
 bus_pid=""
 daemon_pid=""
+console_pid=""
 cleanup() {
+    # the web console first (it stops its cockpit-ws, whose bridge is on the bus), the bus last
+    if [ -n "$console_pid" ]; then
+        kill "$console_pid" 2>/dev/null || true
+        wait "$console_pid" 2>/dev/null || true
+    fi
     virsh_ destroy "$name" >/dev/null 2>&1 || true
     [ -z "$daemon_pid" ] || kill "$daemon_pid" 2>/dev/null || true
     [ -z "$bus_pid" ] || kill "$bus_pid" 2>/dev/null || true
@@ -140,6 +151,67 @@ echo "+ ${sk_online[*]} attach-device $name nic-rtl8139.xml --live --config"
 "${sk_online[@]}" attach-device "$name" "$demo/nic-rtl8139.xml" --live --config ||
     echo "(refused as expected: the running guest has no pcie-to-pci-bridge yet)"
 show "${sk_online[@]}" list
+
+step "the web console: page \"Hotplug slots\" from build/, on the same bus and guest"
+# tests/cockpit/skcockpit.py (the browser test's helpers) installs the page of build/ into a
+# temporary directory (meson install --tags cockpit) and runs cockpit-ws with its bridge as
+# root on 127.0.0.1, with this private bus as their system bus: the page talks to the
+# slotkeeperd above, which serves root, so the page can attach, detach and set policies.
+/usr/bin/python3 tests/cockpit/skcockpit.py console build "$bus_addr" \
+    >"$demo/console.txt" 2>"$demo/console.log" &
+console_pid=$!
+for _ in $(seq 600); do
+    grep -qx ready "$demo/console.txt" && break
+    if ! kill -0 "$console_pid" 2>/dev/null; then
+        cat "$demo/console.log" >&2
+        echo "run.sh: the web console did not start (log: ${demo#"$root/"}/console.log)" >&2
+        exit 1
+    fi
+    sleep 0.2
+done
+grep -qx ready "$demo/console.txt" || {
+    echo "run.sh: the web console did not start within 120 s" >&2
+    exit 1
+}
+page=$(sed -n 's/^page: //p' "$demo/console.txt")
+shell=$(sed -n 's/^shell: //p' "$demo/console.txt")
+share=$(sed -n 's/^share: //p' "$demo/console.txt")
+# The page and its manifest, through cockpit-ws and its bridge (which reads the installed
+# package); HTTP 200 for both or run.sh fails.
+for url in "$page" "${page%/index.html}/manifest.json"; do
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 20 "$url" || true)
+    echo "+ curl $url: HTTP $code"
+    [ "$code" = 200 ] || {
+        echo "run.sh: cockpit-ws did not serve $url (log: ${demo#"$root/"}/console.log)" >&2
+        exit 1
+    }
+done
+port=${page#http://127.0.0.1:}
+port=${port%%/*}
+cat <<EOF
+
+The web console serves the page "Hotplug slots" on this host's loopback, as root, no login:
+
+  $page
+  (the whole web console, with its menu: $shell)
+
+From another machine, forward the port first, then open the same address there:
+  ssh -L $port:127.0.0.1:$port root@THIS-HOST
+As a desktop window instead (from a graphical session on this host, as root, while this runs):
+  DBUS_SYSTEM_BUS_ADDRESS='$bus_addr' \\
+  XDG_DATA_DIRS='$share:/usr/local/share:/usr/share' \\
+  /usr/lib/cockpit/cockpit-desktop slotkeeper
+EOF
+if [ -t 0 ]; then
+    echo
+    echo "Serving until you press Enter (or Ctrl-C); then the web console, slotkeeperd" \
+        "and the guest stop."
+    read -r _ || true
+else
+    echo
+    echo "stdin is not a terminal: stopping the web console now (run scripts/run.sh" \
+        "from a terminal to keep it up)."
+fi
 
 cat <<EOF
 

@@ -24,9 +24,11 @@ package_build_packages=(debhelper dpkg-dev lintian)
 # The Cockpit page's browser test (tests/cockpit): a real web console (cockpit-ws + bridge,
 # cockpit-system for the shell whose menu lists the page, cockpit-machines whose "Virtual
 # machines" entry it follows) and Debian's chromium, which playwright-core (npm, installed by
-# the test from tests/cockpit/package-lock.json) drives.
+# the test from tests/cockpit/package-lock.json) drives. scripts/run.sh serves the page with
+# the same cockpit-ws and checks it with curl. The page's unit tests (tests/cockpit/unit) need
+# only node (below).
 cockpit_packages=(
-    cockpit-ws cockpit-bridge cockpit-system cockpit-machines chromium
+    cockpit-ws cockpit-bridge cockpit-system cockpit-machines chromium curl
 )
 uri=qemu:///system
 packages_only=false
@@ -81,7 +83,8 @@ install_packages() {
     local missing
     local all=("${build_packages[@]}" "${runtime_packages[@]}" "${package_build_packages[@]}"
         "${cockpit_packages[@]}")
-    # Node.js (>= 20) and npm come with the machine; Debian's own are the fallback.
+    # Node.js (>= 20) and npm come with the machine; Debian's own are the fallback (nodejs 18
+    # runs the page's unit tests, node --test; the browser test's playwright-core wants 20).
     command -v node >/dev/null || all+=(nodejs)
     command -v npm >/dev/null || all+=(npm)
     mapfile -t missing < <(missing_packages "${all[@]}")

@@ -9,12 +9,20 @@ library in tests/lib.
 
 starts the same environment by hand (private bus, polkitd, slotkeeperd with manage=false,
 cockpit-ws as root) and prints the page's URL: for looking at the page without a browser test.
+
+    /usr/bin/python3 tests/cockpit/skcockpit.py console BUILD_DIR BUS_ADDRESS
+
+serves only the web console, for a bus and a slotkeeperd that someone else runs (scripts/run.sh:
+its private bus): the page of BUILD_DIR as `meson install` puts it, cockpit-ws and its bridge
+as root on 127.0.0.1 with BUS_ADDRESS as their system bus. It prints what to open, then the line
+"ready", and runs until SIGTERM or Ctrl-C, when it stops cockpit-ws and removes its files.
 """
 
 import json
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -63,12 +71,15 @@ def require_tools():
 # ---- the installed page ---------------------------------------------------------------------
 
 
-def install_page(build_root, dest):
-    """meson install of the build into @dest; returns the share directory that holds
+def install_page(build_root, dest, page_only=False):
+    """meson install of the build into @dest (with @page_only, only the page's files: install
+    tag "cockpit", which needs nothing else built); returns the share directory that holds
     cockpit/slotkeeper (for XDG_DATA_DIRS)."""
     meson = os.environ.get("SK_MESON", "meson")
-    res = subprocess.run([meson, "install", "-C", build_root, "--no-rebuild", "--quiet",
-                          "--destdir", dest], capture_output=True, text=True, timeout=300)
+    argv = [meson, "install", "-C", build_root, "--no-rebuild", "--quiet", "--destdir", dest]
+    if page_only:
+        argv += ["--tags", "cockpit"]
+    res = subprocess.run(argv, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, f"meson install failed:\n{res.stdout}{res.stderr}"
     for root, dirs, _files in os.walk(dest):
         if os.path.basename(root) == "cockpit" and PAGE in dirs:
@@ -112,7 +123,8 @@ def free_port():
 
 class CockpitWs:
     """cockpit-ws --local-session=cockpit-bridge on 127.0.0.1: no login, one bridge running
-    as @user (root by default), seeing @bus as its system bus and @share's cockpit packages."""
+    as @user (root by default), seeing @bus (a bus of skbus, or its address) as its system bus
+    and @share's cockpit packages."""
 
     def __init__(self, bus, share, workdir, user="root"):
         self.port = free_port()
@@ -126,7 +138,7 @@ class CockpitWs:
             "USER": user,
             "LOGNAME": user,
             "LANG": "C.UTF-8",
-            "DBUS_SYSTEM_BUS_ADDRESS": bus.address,
+            "DBUS_SYSTEM_BUS_ADDRESS": getattr(bus, "address", bus),
             # The page from the install tree first, cockpit's own packages (base1, shell) after.
             "XDG_DATA_DIRS": f"{share}:/usr/local/share:/usr/share",
             "XDG_RUNTIME_DIR": self.home,
@@ -139,13 +151,20 @@ class CockpitWs:
         with open(self.log_path, "w") as log:
             self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env,
                                          cwd=self.home)
-        deadline = time.monotonic() + 30
+        try:
+            self.wait_for_page()
+        except BaseException:
+            self.stop()  # also when interrupted: never leave a cockpit-ws behind
+            raise
+
+    def wait_for_page(self, timeout=30):
+        deadline = time.monotonic() + timeout
         while True:
             try:
                 with urllib.request.urlopen(f"{self.base}/cockpit/@localhost/{PAGE}/manifest.json",
                                             timeout=5) as r:
                     if r.status == 200:
-                        break
+                        return
             except OSError:
                 pass
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -240,8 +259,25 @@ def polkit_service(bus, workdir):
 # ---- by hand ------------------------------------------------------------------------------
 
 
+def stop_on_sigterm():
+    """SIGTERM ends a by-hand server as Ctrl-C does: through its cleanup."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+def run_until_stopped():
+    """Sleeps until Ctrl-C or SIGTERM."""
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+
+
 def serve(build_root):
     """The test's environment, by hand: prints the URL and runs until interrupted."""
+    stop_on_sigterm()
     os.environ.setdefault("SLOTKEEPERD", os.path.join(build_root, "src", "daemon", "slotkeeperd"))
     workdir = public_tempdir("skck-serve-")
     share = install_page(build_root, os.path.join(workdir, "dest"))
@@ -255,10 +291,7 @@ def serve(build_root):
           f"domains that opt in through their <metadata> are managed)\nCtrl-C stops it.",
           flush=True)
     try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
+        run_until_stopped()
     finally:
         ws.stop()
         service.stop(check=False)
@@ -269,9 +302,33 @@ def serve(build_root):
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def console(build_root, bus_address):
+    """The web console alone, for a bus and a slotkeeperd that the caller runs: the page of
+    @build_root installed into a temporary directory, cockpit-ws and its bridge as root with
+    @bus_address as their system bus. Prints "page: URL", "shell: URL" and "share: DIR" (what
+    XDG_DATA_DIRS needs for cockpit-desktop), then "ready"; runs until Ctrl-C or SIGTERM, then
+    stops cockpit-ws (and so its bridge) and removes the directory."""
+    stop_on_sigterm()
+    workdir = tempfile.mkdtemp(prefix="skck-console-")
+    ws = None
+    try:
+        share = install_page(build_root, os.path.join(workdir, "dest"), page_only=True)
+        ws = CockpitWs(bus_address, share, workdir)
+        print(f"page: {ws.url()}\nshell: {ws.url('/')}\nshare: {share}\nready", flush=True)
+        run_until_stopped()
+    except KeyboardInterrupt:
+        pass  # stopped while starting
+    finally:
+        if ws is not None:
+            ws.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 if __name__ == "__main__":
     if len(sys.argv) >= 2 and sys.argv[1] == "serve":
         serve(os.path.abspath(sys.argv[2] if len(sys.argv) > 2 else BUILD_ROOT))
+    elif len(sys.argv) == 4 and sys.argv[1] == "console":
+        console(os.path.abspath(sys.argv[2]), sys.argv[3])
     else:
         print(__doc__)
         sys.exit(2)

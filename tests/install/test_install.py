@@ -22,8 +22,9 @@ BUILD_ROOT = os.environ["SK_BUILD_ROOT"]
 SOURCE_ROOT = os.environ.get("SK_SOURCE_ROOT",
                              os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 COCKPIT_SRC = os.path.join(SOURCE_ROOT, "src", "cockpit")
-# Not installed: the build description and the developer tool that regenerates patternfly/.
-COCKPIT_NOT_INSTALLED = ("meson.build", "tools/")
+# Not part of the page: its build file, the PatternFly vendoring tools, and the package.json
+# that only tells node (the unit tests) that js/*.js are ES modules.
+COCKPIT_NOT_INSTALLED = ("meson.build", "tools/", "js/package.json")
 MESON = os.environ.get("SK_MESON", "meson")
 VERSION = os.environ["SK_VERSION"]
 BUSCONFIG_DTD = "/usr/share/xml/dbus-1/busconfig.dtd"

@@ -28,7 +28,9 @@ export const SCOPES = {
     config: { config: true },
 };
 
-function nicXml(nic) {
+/* The device XML of the form's NIC ({model, source: user|network|bridge, name, mac}) and disk
+ * ({path, format, target}); every value escaped. */
+export function nicXml(nic) {
     const type = nic.source;
     const source = type === "network" ? `<source network='${xmlEscape(nic.name)}'/>`
         : type === "bridge" ? `<source bridge='${xmlEscape(nic.name)}'/>` : "";
@@ -36,7 +38,7 @@ function nicXml(nic) {
     return `<interface type='${type}'>${mac}${source}<model type='${xmlEscape(nic.model)}'/></interface>`;
 }
 
-function diskXml(disk) {
+export function diskXml(disk) {
     return "<disk type='file' device='disk'>" +
         `<driver name='qemu' type='${xmlEscape(disk.format)}'/>` +
         `<source file='${xmlEscape(disk.path.trim())}'/>` +
@@ -53,6 +55,46 @@ export function freeTarget(targets) {
             return name;
     }
     return "";
+}
+
+/* What the form asks for, from its inputs {kind: nic|disk|xml, nic, disk, xml, scope,
+ * hotplugRequire}: {xml, options} for Plan and AttachDevice, or {error} saying what is missing
+ * or wrong. */
+export function deviceRequest(form) {
+    let xml;
+    if (form.kind === "nic") {
+        if (form.nic.source !== "user" && !form.nic.name.trim())
+            return { error: _("Name the virtual network or bridge.") };
+        if (form.nic.mac.trim() && !/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(form.nic.mac.trim()))
+            return { error: _("The MAC address must look like 52:54:00:12:34:56.") };
+        xml = nicXml(form.nic);
+    } else if (form.kind === "disk") {
+        if (!form.disk.path.trim().startsWith("/"))
+            return { error: _("Give the absolute path of an existing disk image on the host.") };
+        if (!/^vd[a-z]+$/.test(form.disk.target.trim()))
+            return { error: _("The target must be a virtio disk name such as vdb.") };
+        xml = diskXml(form.disk);
+    } else {
+        if (!form.xml.trim())
+            return { error: _("Paste the device XML, e.g. <interface type='user'><model type='virtio'/></interface>.") };
+        xml = form.xml.trim();
+    }
+    const options = { ...SCOPES[form.scope] };
+    if (form.scope !== "live")
+        options["hotplug-require"] = form.hotplugRequire ? "yes" : "no";
+    return { xml, options };
+}
+
+/* The scopes (keys of SCOPES) a domain allows, the default first: a running persistent guest
+ * all three, a transient one only live, a shut-off one (or none selected) only config. */
+export function allowedScopes(d) {
+    if (!d)
+        return ["config"];
+    if (d.Active && d.Persistent)
+        return ["both", "live", "config"];
+    if (d.Active)
+        return ["live"];
+    return ["config"];
 }
 
 export class AttachForm {
@@ -77,28 +119,7 @@ export class AttachForm {
 
     /* The current request: {xml, options, error}; error when the inputs are incomplete. */
     request() {
-        let xml;
-        if (this.kind === "nic") {
-            if (this.nic.source !== "user" && !this.nic.name.trim())
-                return { error: _("Name the virtual network or bridge.") };
-            if (this.nic.mac.trim() && !/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(this.nic.mac.trim()))
-                return { error: _("The MAC address must look like 52:54:00:12:34:56.") };
-            xml = nicXml(this.nic);
-        } else if (this.kind === "disk") {
-            if (!this.disk.path.trim().startsWith("/"))
-                return { error: _("Give the absolute path of an existing disk image on the host.") };
-            if (!/^vd[a-z]+$/.test(this.disk.target.trim()))
-                return { error: _("The target must be a virtio disk name such as vdb.") };
-            xml = diskXml(this.disk);
-        } else {
-            if (!this.xml.trim())
-                return { error: _("Paste the device XML, e.g. <interface type='user'><model type='virtio'/></interface>.") };
-            xml = this.xml.trim();
-        }
-        const options = { ...SCOPES[this.scope] };
-        if (this.scope !== "live")
-            options["hotplug-require"] = this.hotplugRequire ? "yes" : "no";
-        return { xml, options };
+        return deviceRequest(this);
     }
 
     key() {
@@ -140,14 +161,7 @@ export class AttachForm {
     }
 
     allowedScopes() {
-        const d = this.domain;
-        if (!d)
-            return ["config"];
-        if (d.Active && d.Persistent)
-            return ["both", "live", "config"];
-        if (d.Active)
-            return ["live"];
-        return ["config"];
+        return allowedScopes(this.domain);
     }
 
     invalidate() {
@@ -389,10 +403,40 @@ const EFFECT = {
     none: () => _("Nothing would change."),
 };
 
+/* The words of a plan (what Plan returned, for the request's @options, on @domain):
+ * {title, effect (null for a refusal), controllersIntro (null without controllers),
+ * controllers: one line each}. */
+export function planText(plan, options, domain) {
+    const controllers = plan.controllers || [];
+    let effect = null;
+    if (plan.ok) {
+        effect = EFFECT[plan.effect] ? EFFECT[plan.effect]() : plan.effect;
+        if (options.live && options.config && plan.effect === "now")
+            effect = format(_("$0 The next boot has it at the same address."), effect);
+    }
+    let controllersIntro = null;
+    if (controllers.length > 0) {
+        if (plan.ok)
+            controllersIntro = _("slotkeeper adds these controllers to the next-boot definition:");
+        else if (domain && domain.Managed)
+            controllersIntro = _("Attaching anyway makes slotkeeper add these controllers to the next-boot definition, usable after a cold boot:");
+        else
+            controllersIntro = _("The next-boot definition would need these controllers (slotkeeper adds them on its own only to managed guests):");
+    }
+    const title = plan.ok
+        ? format(_("Plan: attach at $0"), plan.address)
+        : format(_("Plan: refused ($0)"), errorTitle({ shortName: (plan.error || "").replace(ERROR_PREFIX, "") },
+                                                     _("refused")));
+    return {
+        title, effect, controllersIntro,
+        controllers: controllers.map(c => format(_("$0 (bus $1) at $2: $3"), c.model, c.index, c.address, c.purpose)),
+    };
+}
+
 /* The plan as the service explains it. */
 export function planView(plan, options, domain) {
+    const words = planText(plan, options, domain);
     const reasons = plan.reasons || [];
-    const controllers = plan.controllers || [];
     const body = [];
     if (plan.device)
         body.push(h("p", { class: "sk-plan__device" }, _("Device: "), h("strong", { text: plan.device })));
@@ -402,34 +446,18 @@ export function planView(plan, options, domain) {
             body.push(h("p", { class: "sk-plan__remedy", "data-sk": "plan-remedy" },
                         h("strong", { text: _("What you can do: ") }), plan.remedy));
     } else {
-        const effect = EFFECT[plan.effect] ? EFFECT[plan.effect]() : plan.effect;
-        const both = options.live && options.config;
-        body.push(h("p", { text: both && plan.effect === "now"
-            ? format(_("$0 The next boot has it at the same address."), effect) : effect }));
+        body.push(h("p", { text: words.effect }));
     }
-    if (controllers.length > 0) {
-        let intro;
-        if (plan.ok)
-            intro = _("slotkeeper adds these controllers to the next-boot definition:");
-        else if (domain && domain.Managed)
-            intro = _("Attaching anyway makes slotkeeper add these controllers to the next-boot definition, usable after a cold boot:");
-        else
-            intro = _("The next-boot definition would need these controllers (slotkeeper adds them on its own only to managed guests):");
-        body.push(h("p", { class: "sk-plan__subtitle", text: intro }),
+    if (words.controllersIntro) {
+        body.push(h("p", { class: "sk-plan__subtitle", text: words.controllersIntro }),
                   h("ul", { class: "pf-c-list sk-plan__list", "data-sk": "plan-controllers" },
-                    controllers.map(c => h("li", {
-                        text: format(_("$0 (bus $1) at $2: $3"), c.model, c.index, c.address, c.purpose),
-                    }))));
+                    words.controllers.map(text => h("li", { text }))));
     }
     if (reasons.length > 0) {
         body.push(h("p", { class: "sk-plan__subtitle", text: _("Why:") }),
                   h("ul", { class: "pf-c-list sk-plan__list", "data-sk": "plan-reasons" },
                     reasons.map(text => h("li", { text }))));
     }
-    const title = plan.ok
-        ? format(_("Plan: attach at $0"), plan.address)
-        : format(_("Plan: refused ($0)"), errorTitle({ shortName: (plan.error || "").replace(ERROR_PREFIX, "") },
-                                                     _("refused")));
-    return alert(plan.ok ? "info" : "warning", title, body,
+    return alert(plan.ok ? "info" : "warning", words.title, body,
                  { sk: "plan-result", class: "sk-plan", live: "polite" });
 }

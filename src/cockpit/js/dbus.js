@@ -208,7 +208,9 @@ const PROPERTIES = ["Name", "UUID", "Id", "State", "Arch", "Machine", "Persisten
     "SparePorts", "SparePortsWanted", "LegacyBridge", "FreeHotplugSlots", "FreeHotplugSlotsNextBoot",
     "LegacyChain", "RestartPending"];
 
-function snapshot(path, proxy) {
+/* A Domain proxy's properties as a plain object {path, Name, State, ...}, unwrapped, with what
+ * services older than API 0.2 lack derived as the API documents it. */
+export function snapshot(path, proxy) {
     const out = { path };
     for (const name of PROPERTIES)
         out[name] = unwrap(proxy[name]);

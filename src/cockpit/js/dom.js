@@ -2,14 +2,10 @@
  * the PatternFly pieces the page repeats (alerts, labels, form groups) and a few icons drawn
  * here (PatternFly 4's own icons come with its React package, which the page does not use). */
 
-/* global cockpit */
+import { _, format } from "./i18n.js";
 
-export const _ = cockpit.gettext;
-
-/* cockpit.format("$0 of $1", [a, b]) */
-export function format(template, ...args) {
-    return cockpit.format(template, args);
-}
+/* The words, for the modules that build elements: from i18n.js, which the unit tests import too. */
+export { _, format };
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 

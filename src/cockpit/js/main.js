@@ -7,6 +7,9 @@
 import { _, alert, button, clear, format, h, label, radioGroup, uid } from "./dom.js";
 import { SlotKeeper } from "./dbus.js";
 import * as tree from "./tree.js";
+import { deviceText, merge } from "./model.js";
+import { chainText, detachScopes, diskTargets, eventColor, freeCounts, pickDomain, policyText, serviceText,
+    spareText, stateColor } from "./domains.js";
 import { AttachForm, SCOPES } from "./attach.js";
 import { PolicyForm } from "./policy.js";
 import { errorAlert } from "./errors.js";
@@ -129,35 +132,20 @@ function renderNotices() {
 }
 
 function renderService() {
-    if (sk.owner === null) {
-        serviceLine.textContent = _("Service: not running");
-    } else if (sk.manager.valid && sk.manager.Version) {
-        serviceLine.textContent = format(_("Service: slotkeeperd $0 on $1, $2"), sk.manager.Version,
-                                         sk.manager.Uri, sk.manager.Connected ? _("connected") : _("reconnecting"));
-    } else {
-        serviceLine.textContent = _("Service: connecting…");
-    }
+    serviceLine.textContent = serviceText(sk.owner, sk.manager);
 }
 
 /* ---- the domain table -------------------------------------------------------------------- */
 
-const STATE_COLORS = { running: "green", paused: "orange", crashed: "red", "shut-off": "grey" };
-const CHAIN_TEXT = {
-    absent: () => _("absent"),
-    "next-boot": () => _("at next boot"),
-    present: () => _("present"),
-};
-
 function counts(map, active) {
-    if (active === false)
+    const c = freeCounts(map, active);
+    if (!c)
         return h("span", { class: "sk-muted", text: _("not running") });
-    const pcie = map.pcie || 0;
-    const pci = map.pci || 0;
-    return h("span", { class: ["sk-counts", pcie + pci === 0 && "sk-counts--none"] },
+    return h("span", { class: ["sk-counts", c.none && "sk-counts--none"] },
              h("span", { class: "sk-count", "data-sk": "pcie", title: _("PCI Express: empty hotplug root ports") },
-               format(_("$0 PCIe"), pcie)),
+               c.pcieText),
              h("span", { class: "sk-count", "data-sk": "pci", title: _("conventional PCI: free bridge slots") },
-               format(_("$0 PCI"), pci)));
+               c.pciText));
 }
 
 function renderTable() {
@@ -185,13 +173,11 @@ function renderTable() {
                               "data-sk": "domain-row", "data-name": d.Name, "data-path": d.path },
                       h("td", { role: "cell", "data-label": _("Name") }, nameButton),
                       h("td", { role: "cell", "data-label": _("State"), "data-sk": "state" },
-                        label(d.State, STATE_COLORS[d.State] || "grey")),
+                        label(d.State, stateColor(d.State))),
                       h("td", { role: "cell", "data-label": _("Managed"), "data-sk": "managed",
                                 text: d.Managed ? _("yes") : _("no") }),
                       h("td", { role: "cell", "data-label": _("Spare ports"), "data-sk": "spare",
-                                text: !d.Managed ? "—" : d.SparePorts < d.SparePortsWanted
-                                    ? format(_("$0 ($1 wanted, root-port cap)"), d.SparePorts, d.SparePortsWanted)
-                                    : String(d.SparePorts) }),
+                                text: spareText(d) }),
                       h("td", { role: "cell", "data-label": _("Free hotplug slots now"), "data-sk": "free-now",
                                 "data-pcie": d.Active ? d.FreeHotplugSlots.pcie || 0 : "",
                                 "data-pci": d.Active ? d.FreeHotplugSlots.pci || 0 : "" },
@@ -202,7 +188,7 @@ function renderTable() {
                         d.Persistent ? counts(d.FreeHotplugSlotsNextBoot)
                             : h("span", { class: "sk-muted", text: _("transient") })),
                       h("td", { role: "cell", "data-label": _("Legacy PCI chain"), "data-sk": "chain",
-                                text: CHAIN_TEXT[d.LegacyChain] ? CHAIN_TEXT[d.LegacyChain]() : d.LegacyChain }),
+                                text: chainText(d.LegacyChain) }),
                       h("td", { role: "cell", "data-label": _("Restart"), "data-sk": "restart" },
                         d.RestartPending
                             ? label(_("cold boot pending"), "orange",
@@ -236,31 +222,11 @@ function select(path, fromUser) {
 }
 
 function selectFromLocation() {
-    const name = cockpit.location.path[0];
-    const list = sk.domainList();
-    let d = name ? list.find(x => x.Name === name) : null;
-    if (!d && state.selected)
-        d = sk.domain(state.selected);
-    if (!d)
-        d = list.find(x => x.Managed && x.Active) || list[0] || null;
+    const d = pickDomain(sk.domainList(), cockpit.location.path[0], state.selected);
     select(d ? d.path : null, false);
 }
 
 /* ---- the selected domain ---------------------------------------------------------------- */
-
-function diskTargets() {
-    const out = [];
-    for (const list of [state.slots && state.slots.live, state.slots && state.slots.config]) {
-        for (const bus of list || []) {
-            for (const occ of bus.occupants || []) {
-                const m = occ.xml && occ.element === "disk" ? /<target[^>]*\bdev=['"]([^'"]+)/.exec(occ.xml) : null;
-                if (m)
-                    out.push(m[1]);
-            }
-        }
-    }
-    return out;
-}
 
 function renderDetail() {
     const d = state.selected ? sk.domain(state.selected) : null;
@@ -281,9 +247,7 @@ function renderDetail() {
                                        h("span", { class: "sk-muted", text: _("now") }), " / ",
                                        d.Persistent ? counts(d.FreeHotplugSlotsNextBoot) : "—", " ",
                                        h("span", { class: "sk-muted", text: _("at next boot") })], "summary-free"),
-        item(_("Policy"), d.Managed
-            ? format(_("managed: keeps $0 spare ports, legacy chain $1"), d.SparePorts, d.LegacyBridge)
-            : _("not managed: slotkeeper does not change it on its own"), "summary-policy"));
+        item(_("Policy"), policyText(d), "summary-policy"));
     if (d.RestartPending) {
         treeSummary.append(item(_("Restart"), label(_("cold boot pending"), "orange"), "summary-restart"));
     }
@@ -320,7 +284,7 @@ function loadSlots() {
                 state.loading = false;
                 if (state.selected === path) {
                     renderTree();
-                    attachForm.setTargets(diskTargets());
+                    attachForm.setTargets(diskTargets(state.slots));
                 }
                 if (state.reload)
                     loadSlots();
@@ -349,7 +313,7 @@ function renderTree() {
     } else if (d.RestartPending) {
         treeNote.append(h("p", { class: "sk-muted", text: _("Dashed: only in the next-boot definition; a cold boot (shut down, then start) brings it.") }));
     }
-    const merged = tree.merge(state.slots.live, state.slots.config);
+    const merged = merge(state.slots.live, state.slots.config);
     const width = Math.max(280, Math.floor(treeBox.clientWidth || 600));
     lastWidth = width;
     const svg = tree.render(merged, width, {
@@ -392,18 +356,10 @@ function closeDialog() {
 function openDetach(d, item) {
     closeDialog();
     const entry = item.entry || {};
-    const scopes = [];
-    if (d.Active && d.Persistent && entry.liveOcc && entry.configOcc && !item.onRoot)
-        scopes.push({ value: "both", label: _("Running guest and next boot") });
-    if (d.Active && entry.liveOcc && !item.onRoot)
-        scopes.push({ value: "live", label: _("Running guest only") });
-    if (d.Persistent && (entry.configOcc || !d.Active))
-        scopes.push({ value: "config", label: _("Next boot only") });
-    if (scopes.length === 0)
-        scopes.push({ value: d.Active ? "live" : "config", label: d.Active ? _("Running guest") : _("Next boot") });
+    const scopes = detachScopes(d, item);
     let scope = scopes[0].value;
     const titleId = uid("detach-title");
-    const text = item.identity && !item.text.includes(item.identity) ? `${item.text} · ${item.identity}` : item.text;
+    const text = deviceText(item);
     const result = h("div", { "aria-live": "polite" });
     const confirm = button(_("Detach"), "danger", () => {
         const occ = scope === "config" ? (entry.configOcc || entry.occ) : (entry.liveOcc || entry.occ);
@@ -461,9 +417,6 @@ function openDetach(d, item) {
 
 /* ---- service events ---------------------------------------------------------------------- */
 
-const EVENT_COLORS = { attached: "green", detached: "grey", reconciled: "blue", refused: "orange",
-    "policy-changed": "purple" };
-
 function renderEvents() {
     clear(eventList);
     if (state.events.length === 0) {
@@ -473,7 +426,7 @@ function renderEvents() {
     for (const ev of state.events) {
         eventList.append(h("li", { class: "sk-event", "data-kind": ev.kind },
                            h("span", { class: "sk-event__time", text: ev.time.toLocaleTimeString() }),
-                           label(ev.kind, EVENT_COLORS[ev.kind] || "grey"),
+                           label(ev.kind, eventColor(ev.kind)),
                            h("span", { class: "sk-event__message", text: ev.details.message || "" })));
     }
 }

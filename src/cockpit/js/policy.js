@@ -10,6 +10,38 @@ const LEGACY = [
     { value: "never", label: _("never"), help: () => _("never: conventional PCI hotplug is refused instead.") },
 ];
 
+/* A domain's policy as the form shows it: spare ports as text (what the input holds). */
+export function policyValues(d) {
+    return { spare: String(d.SparePortsWanted), legacy: d.LegacyBridge, managed: Boolean(d.Managed) };
+}
+
+/* Whether the spare-ports input holds what SetPolicy takes: a whole number from 0 to 64. */
+export function spareValid(text) {
+    const n = Number(text);
+    return text !== "" && Number.isInteger(n) && n >= 0 && n <= 64;
+}
+
+/* The SetPolicy options for what differs between the form's @values and the domain's @current
+ * policy (both as policyValues() gives them); {} when nothing does. */
+export function policyChanges(values, current) {
+    const policy = {};
+    if (values.spare !== current.spare)
+        policy["spare-ports"] = Number(values.spare);
+    if (values.legacy !== current.legacy)
+        policy["legacy-bridge"] = values.legacy;
+    if (values.managed !== current.managed)
+        policy.managed = values.managed;
+    return policy;
+}
+
+/* The help under the spare-ports input: what is kept when the root-port cap keeps fewer. */
+export function spareHelpText(d) {
+    return _("Empty root ports to keep in the next-boot definition.") + " " +
+        (d.SparePorts < d.SparePortsWanted
+            ? format(_("It keeps $0: the root-port cap leaves no room for more."), d.SparePorts)
+            : _("The root-port cap (14 on x86_64) still applies."));
+}
+
 export class PolicyForm {
     constructor(sk) {
         this.sk = sk;
@@ -78,15 +110,13 @@ export class PolicyForm {
     }
 
     current() {
-        const d = this.domain;
-        return { spare: String(d.SparePortsWanted), legacy: d.LegacyBridge, managed: Boolean(d.Managed) };
+        return policyValues(this.domain);
     }
 
     dirty() {
         if (!this.values || !this.domain)
             return false;
-        const c = this.current();
-        return this.values.spare !== c.spare || this.values.legacy !== c.legacy || this.values.managed !== c.managed;
+        return Object.keys(policyChanges(this.values, this.current())).length > 0;
     }
 
     /* Shows the domain's policy, unless the user is editing it. */
@@ -107,16 +137,12 @@ export class PolicyForm {
             return;
         const d = this.domain;
         const dirty = this.dirty();
-        const n = Number(this.values.spare);
-        const valid = this.values.spare !== "" && Number.isInteger(n) && n >= 0 && n <= 64;
+        const valid = spareValid(this.values.spare);
         for (const el of [this.spare, this.legacy, this.managed])
             el.disabled = !this.admin || this.busy;
         this.saveButton.disabled = !this.admin || this.busy || !dirty || !valid;
         this.resetButton.disabled = this.busy || !dirty;
-        this.spareHelp.textContent = _("Empty root ports to keep in the next-boot definition.") + " " +
-            (d.SparePorts < d.SparePortsWanted
-                ? format(_("It keeps $0: the root-port cap leaves no room for more."), d.SparePorts)
-                : _("The root-port cap (14 on x86_64) still applies."));
+        this.spareHelp.textContent = spareHelpText(d);
         const legacy = LEGACY.find(l => l.value === this.values.legacy);
         this.legacyHelp.textContent = (legacy ? legacy.help() + " " : "") +
             _("The chain is a pcie-root-port with a pcie-to-pci-bridge, for rtl8139, e1000 and other conventional PCI devices.");
@@ -132,14 +158,7 @@ export class PolicyForm {
     save() {
         if (this.saveButton.disabled)
             return;
-        const c = this.current();
-        const policy = {};
-        if (this.values.spare !== c.spare)
-            policy["spare-ports"] = Number(this.values.spare);
-        if (this.values.legacy !== c.legacy)
-            policy["legacy-bridge"] = this.values.legacy;
-        if (this.values.managed !== c.managed)
-            policy.managed = this.values.managed;
+        const policy = policyChanges(this.values, this.current());
         this.busy = true;
         this.sync();
         clear(this.result);
