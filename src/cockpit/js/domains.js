@@ -109,9 +109,9 @@ export function diskTargets(slots) {
 export function detachScopes(d, item) {
     const entry = item.entry || {};
     const scopes = [];
-    if (d.Active && d.Persistent && entry.liveOcc && entry.configOcc && !item.onRoot)
+    if (d.Active && d.Persistent && entry.liveOcc && entry.configOcc && !item.integrated)
         scopes.push({ value: "both", label: _("Running guest and next boot") });
-    if (d.Active && entry.liveOcc && !item.onRoot)
+    if (d.Active && entry.liveOcc && !item.integrated)
         scopes.push({ value: "live", label: _("Running guest only") });
     if (d.Persistent && (entry.configOcc || !d.Active))
         scopes.push({ value: "config", label: _("Next boot only") });

@@ -386,7 +386,7 @@ function openDetach(d, item) {
                   h("div", { class: "pf-c-modal-box__body" },
                     h("p", {}, h("strong", { text })),
                     h("p", { class: "sk-muted", text: format(_("at $0 of $1"), item.address, d.Name) }),
-                    item.onRoot ? h("p", { text: _("It sits on pcie-root (integrated), so it cannot be unplugged from the running guest; it can be removed from the next boot.") }) : null,
+                    item.integrated ? h("p", { text: _("It sits on pcie-root (integrated), so it cannot be unplugged from the running guest; it can be removed from the next boot.") }) : null,
                     h("form", { class: "pf-c-form", onsubmit: ev => ev.preventDefault() }, radios.element),
                     result),
                   h("footer", { class: "pf-c-modal-box__footer" }, confirm, cancel));

@@ -149,12 +149,14 @@ export function rows(tree) {
             }
             for (const e of entries) {
                 const address = busAddress(bus.index, e.occ.slot, e.occ.function);
+                /* pcie-root's devices are integrated; pci-root (i440fx with ACPI) takes hotplug */
+                const integrated = bus.index === tree.root.index && !bus.hotplug;
                 if (e.occ.kind === "device") {
                     out.push({
                         kind: "device", depth, parent: parentRow, state: e.state, address,
-                        title: bus.index === tree.root.index ? _("integrated") : format(_("slot $0"), e.occ.slot),
+                        title: integrated ? _("integrated") : format(_("slot $0"), e.occ.slot),
                         text: e.occ.description, identity: deviceIdentity(e.occ.xml),
-                        xml: (e.liveOcc || e.configOcc || e.occ).xml, onRoot: bus.index === tree.root.index,
+                        xml: (e.liveOcc || e.configOcc || e.occ).xml, integrated,
                         detachable: detachable(e.occ),
                         entry: e,
                     });

@@ -169,6 +169,12 @@ describe("the selected domain's devices", () => {
         /* a transient guest has no next boot */
         assert.deepEqual(values({ ...running, Persistent: false }, at("0000:00:01.3").slot[0]), ["live"]);
         assert.deepEqual(values({ ...running, Persistent: false }, at("0000:00:1f.2")), ["live"]);
+        /* i440fx: pci-root takes hotplug (ACPI), so its devices unplug from the running guest */
+        const pc = { ...domain(null, "pc-default"), Active: true };
+        const pcRows = rows(merge(slots("pc-default"), slots("pc-default")));
+        const pcNic = pcRows.find(r => r.address === "0000:00:03.0");
+        assert.equal(pcNic.title, "slot 3");
+        assert.deepEqual(values(pc, pcNic), ["both", "live", "config"]);
         /* a shut-off guest: its definition only */
         const off = domain(null, "q35-legacy-chain");
         const nic = rows(merge(null, slots("q35-legacy-chain"))).find(r => r.address === "0000:02:01.0");

@@ -136,7 +136,7 @@ describe("rows: what the picture shows, in order", () => {
         assert.equal(liveNic.identity, "52:54:00:5c:04:02");
         assert.equal(liveNic.entry.state, LIVE_ONLY);
         const sata = byAddress(list, "0000:00:1f.2");
-        assert.equal(sata.onRoot, true);
+        assert.equal(sata.integrated, true);
         assert.equal(sata.detachable, false);
         assert.equal(byAddress(list, "0000:00:1f.0").text, "ICH9 LPC/ISA bridge, ICH9 SMBus");
     });
@@ -189,7 +189,7 @@ describe("rows: what the picture shows, in order", () => {
             "      free both 0000:02:02.0 30 free hotplug slots",
         ]);
         const nic = list[3];
-        assert.equal(nic.onRoot, false);
+        assert.equal(nic.integrated, false);
         assert.equal(nic.identity, "52:54:00:5c:00:41");
         assert.equal(nic.detachable, true);
         assert.equal(list[4].text, "slots 2–31");
