@@ -36,6 +36,7 @@ if __name__ == "__main__":  # by hand: the helper library as pytest.ini would gi
 
 import skpolkit  # noqa: E402
 from skpaths import BUILD_ROOT, SOURCE_ROOT  # noqa: E402,F401
+from skproc import stop_process  # noqa: E402
 from skrequire import required, unavailable  # noqa: E402,F401
 from skservice import Service  # noqa: E402
 from skuser import public_tempdir  # noqa: E402
@@ -44,17 +45,6 @@ COCKPIT_WS = "/usr/lib/cockpit/cockpit-ws"
 BRIDGE = "/usr/bin/cockpit-bridge"
 CHROMIUM = os.environ.get("SK_CHROMIUM", "/usr/bin/chromium")
 PAGE = "slotkeeper"
-
-
-def stop_process(proc, timeout=10):
-    """SIGTERM, then SIGKILL after @timeout seconds."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def require_tools():

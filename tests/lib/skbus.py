@@ -15,6 +15,7 @@ import tempfile
 import pytest
 
 from sknames import BUS_NAME
+from skproc import stop_process
 from skrequire import unavailable
 
 
@@ -138,11 +139,5 @@ class PrivateBus:
             except Exception:
                 pass
             self._conn = None
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, 5)
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -12,6 +12,7 @@ import time
 
 from skbus import PrivateBus, system_bus_config
 from skpaths import SOURCE_ROOT
+from skproc import stop_process
 from skrequire import unavailable
 from skuser import shared_dir
 
@@ -74,10 +75,4 @@ class Polkitd:
             time.sleep(0.1)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)

@@ -41,6 +41,7 @@ import skpci
 import skxml
 from skbus import gio
 from sknames import BUS_NAME, MANAGER_IFACE, MANAGER_PATH, PROPERTIES_IFACE
+from skproc import stop_process
 from skrequire import unavailable
 from skservice import settled
 
@@ -244,12 +245,7 @@ class SystemBus:
                 wait_gone(pid, "a service started by the test's bus", timeout=10)
             except AssertionError:
                 os.kill(pid, signal.SIGKILL)
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc)
         if self.mounted:
             run(["umount", "/run/dbus"])
         if self.log_path:
