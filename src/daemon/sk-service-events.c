@@ -89,7 +89,7 @@ sk_service_on_file(const char *name, gpointer data)
     GHashTableIter iter;
     gpointer value;
 
-    if (!sk_service_get_connected(service))
+    if (!sk_service_linked(service))
         return;
     g_hash_table_iter_init(&iter, service->domains);
     while (g_hash_table_iter_next(&iter, NULL, &value)) {
@@ -152,9 +152,10 @@ sk_service_on_connected(gpointer owner, virDomainPtr *doms, int n_doms)
         if (!entry)
             continue;
         g_hash_table_add(listed, entry->uuid);
-        if (known)
+        if (known) {
             sk_service_queue_reconcile(entry);
-        else if (!service->started) {
+        } else if (!entry->counts_for_ready) {
+            /* Counted until read: for READY at start-up, for Connected after a reconnect. */
             entry->counts_for_ready = TRUE;
             service->unread++;
         }

@@ -51,7 +51,7 @@ struct _SkService {
     SkWatch *watch;       /* libvirt's definition files */
     gboolean ready;
     gboolean started;
-    guint unread; /* domains of the first listing whose facts are not read yet */
+    guint unread; /* domains of the last listing whose facts are not read yet */
 };
 
 struct _SkEntry {
@@ -110,6 +110,8 @@ SkEntry *sk_service_entry_for(SkService *service, virDomainPtr dom);
 void sk_service_remove_entry(SkService *service, SkEntry *entry);
 /* The entry's first read is over, whatever its outcome: "ready" waits for no more from it. */
 void sk_service_entry_counted(SkService *service, SkEntry *entry);
+/* Whether the libvirt connection is up (the domain table may still be being read). */
+gboolean sk_service_linked(SkService *service);
 /* Main thread: the entry's facts as a job found them (@info taken). */
 void sk_service_apply_info(SkService *service, SkEntry *entry, SkDomainInfo *info);
 

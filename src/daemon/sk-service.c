@@ -25,6 +25,9 @@ sk_service_entry_counted(SkService *service, SkEntry *entry)
     entry->counts_for_ready = FALSE;
     service->unread--;
     sk_service_check_ready(service);
+    /* After a reconnect: the domains libvirt listed are all read now. */
+    if (service->unread == 0 && service->ready)
+        g_object_notify_by_pspec(G_OBJECT(service), sk_service_props[PROP_CONNECTED]);
 }
 
 void
@@ -145,9 +148,17 @@ sk_service_get_uri(SkService *service)
 }
 
 gboolean
-sk_service_get_connected(SkService *service)
+sk_service_linked(SkService *service)
 {
     return service->conn && sk_connection_get(service->conn) != NULL;
+}
+
+gboolean
+sk_service_get_connected(SkService *service)
+{
+    /* Connected, and every domain libvirt listed has been read: a client told "connected"
+     * finds each of them. */
+    return sk_service_linked(service) && service->unread == 0;
 }
 
 gboolean
@@ -248,7 +259,7 @@ sk_service_submit(SkService *service, const char *uuid, SkRequest *request,
                                 "domain %s no longer exists", uuid);
         return;
     }
-    if (!sk_service_get_connected(service)) {
+    if (!sk_service_linked(service)) {
         g_task_return_new_error(task, SK_ERROR, SK_ERROR_UNAVAILABLE,
                                 "not connected to libvirt at %s: %s", sk_service_get_uri(service),
                                 sk_service_get_connect_error(service));
@@ -276,7 +287,7 @@ sk_service_reconcile_all(SkService *service, GCancellable *cancellable,
     GHashTableIter iter;
     gpointer value;
 
-    if (!sk_service_get_connected(service)) {
+    if (!sk_service_linked(service)) {
         g_task_return_new_error(task, SK_ERROR, SK_ERROR_UNAVAILABLE,
                                 "not connected to libvirt at %s: %s", sk_service_get_uri(service),
                                 sk_service_get_connect_error(service));

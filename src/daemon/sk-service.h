@@ -45,6 +45,8 @@ void sk_service_start(SkService *service);
 void sk_service_stop(SkService *service);
 
 const char *sk_service_get_uri(SkService *service);
+/* Connected to libvirt and every domain it listed read: the "connected" property (notified on
+ * every change, also when a reconnect's listing has been read). */
 gboolean sk_service_get_connected(SkService *service);
 gboolean sk_service_get_ready(SkService *service);
 /* Why the service is not connected ("cannot connect to URI: libvirt's reason"), else NULL. */
