@@ -35,6 +35,7 @@ if __name__ == "__main__":  # by hand: the helper library as pytest.ini would gi
     sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 
 import skpolkit  # noqa: E402
+from skbus import OPEN_SESSION_CONFIG, PrivateBus  # noqa: E402
 from skpaths import BUILD_ROOT, SOURCE_ROOT  # noqa: E402,F401
 from skproc import stop_process  # noqa: E402
 from skrequire import required, unavailable  # noqa: E402,F401
@@ -122,6 +123,10 @@ class CockpitWs:
         pw = pwd.getpwnam(user)
         self.home = tempfile.mkdtemp(prefix=f"skck-home-{user}-", dir=workdir)
         os.chown(self.home, pw.pw_uid, pw.pw_gid)
+        # A session bus of the test's own: without one the bridge starts a dbus-daemon of its
+        # own that outlives it (one per bridge, never stopped).
+        self.session = PrivateBus(OPEN_SESSION_CONFIG, prefix="skck-session-")
+        os.chmod(self.session.dir, 0o711)
         env = {
             "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
             "HOME": self.home,
@@ -129,6 +134,7 @@ class CockpitWs:
             "LOGNAME": user,
             "LANG": "C.UTF-8",
             "DBUS_SYSTEM_BUS_ADDRESS": getattr(bus, "address", bus),
+            "DBUS_SESSION_BUS_ADDRESS": self.session.address,
             # The page from the install tree first, cockpit's own packages (base1, shell) after.
             "XDG_DATA_DIRS": f"{share}:/usr/local/share:/usr/share",
             "XDG_RUNTIME_DIR": self.home,
@@ -177,6 +183,7 @@ class CockpitWs:
 
     def stop(self):
         stop_process(self.proc)
+        self.session.close()
 
 
 # ---- the browser ------------------------------------------------------------------------------
