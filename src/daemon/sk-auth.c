@@ -20,6 +20,7 @@ struct _SkAuth {
     gboolean polkit;
     int interactive_timeout_ms; /* how long a password dialog may take */
     GHashTable *uids;           /* unique bus name -> uid, asked of the bus once per name */
+    GMutex uids_lock;           /* g-authorize-method runs on several GTask threads at once */
 };
 
 typedef struct {
@@ -196,11 +197,16 @@ sk_auth_sender_uid(SkAuth *auth, GDBusConnection *bus, const char *sender, guint
     GHashTable *cache = auth->uids;
     g_autoptr(GVariant) reply = NULL;
     gpointer cached;
+    gboolean found;
 
-    if (g_hash_table_lookup_extended(cache, sender, NULL, &cached)) {
+    g_mutex_lock(&auth->uids_lock);
+    found = g_hash_table_lookup_extended(cache, sender, NULL, &cached);
+    g_mutex_unlock(&auth->uids_lock);
+    if (found) {
         *uid = GPOINTER_TO_UINT(cached);
         return TRUE;
     }
+    /* Not under the lock: two first calls of one sender may both ask, and agree. */
     reply = g_dbus_connection_call_sync(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
                                         "org.freedesktop.DBus", "GetConnectionUnixUser",
                                         g_variant_new("(s)", sender), G_VARIANT_TYPE("(u)"),
@@ -208,9 +214,11 @@ sk_auth_sender_uid(SkAuth *auth, GDBusConnection *bus, const char *sender, guint
     if (!reply)
         return FALSE;
     g_variant_get(reply, "(u)", uid);
+    g_mutex_lock(&auth->uids_lock);
     if (g_hash_table_size(cache) >= SK_UID_CACHE_MAX)
         g_hash_table_remove_all(cache);
     g_hash_table_insert(cache, g_strdup(sender), GUINT_TO_POINTER(*uid));
+    g_mutex_unlock(&auth->uids_lock);
     return TRUE;
 }
 
@@ -260,6 +268,7 @@ sk_auth_new(gboolean polkit, guint interactive_timeout_seconds)
     auth->polkit = polkit;
     auth->interactive_timeout_ms = (int)MIN(interactive_timeout_seconds, 3600u) * 1000;
     auth->uids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_mutex_init(&auth->uids_lock);
     return auth;
 }
 
@@ -269,6 +278,7 @@ sk_auth_free(SkAuth *auth)
     if (!auth)
         return;
     g_hash_table_destroy(auth->uids);
+    g_mutex_clear(&auth->uids_lock);
     g_free(auth);
 }
 
