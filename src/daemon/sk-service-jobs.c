@@ -174,7 +174,8 @@ sk_service_worker(gpointer data, gpointer user_data)
     conn = dom ? virDomainGetConnect(dom) : NULL;
     looked_up = g_get_monotonic_time();
     if (dom)
-        snap = sk_snapshot_read(dom, &service->config, service->host, job->known, &error);
+        snap = sk_snapshot_read(dom, &service->config, service->host, service->readers, job->known,
+                                &error);
     if (!snap) {
         if (g_error_matches(error, SK_ERROR, SK_ERROR_NO_SUCH_DOMAIN)) {
             g_clear_error(&error);

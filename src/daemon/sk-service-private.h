@@ -42,6 +42,7 @@ struct _SkService {
     GMainContext *context; /* where results are handed over: the creator's */
     GHashTable *domains;   /* uuid -> SkEntry* */
     GThreadPool *pool;
+    GThreadPool *readers; /* sk_snapshot_reader: a job's second definition, read meanwhile */
     guint rescan_id;
     gboolean stopping;
     gboolean stopped;

@@ -129,6 +129,9 @@ sk_service_new(const SkConfig *config, const char *uri, const SkHostPci *host)
     service->pool =
         g_thread_pool_new(sk_service_worker, service, (gint)service->config.workers, FALSE, &error);
     g_assert_no_error(error);
+    service->readers =
+        g_thread_pool_new(sk_snapshot_reader, NULL, (gint)service->config.workers, FALSE, &error);
+    g_assert_no_error(error);
     return service;
 }
 
@@ -337,6 +340,9 @@ sk_service_stop(SkService *service)
     g_mutex_unlock(&service->lock);
     g_thread_pool_free(service->pool, FALSE, TRUE);
     service->pool = NULL;
+    /* After the workers: each of them waited for the reads it started. */
+    g_thread_pool_free(service->readers, FALSE, TRUE);
+    service->readers = NULL;
     g_mutex_lock(&service->lock);
     handovers = g_steal_pointer(&service->handovers);
     service->handovers = g_ptr_array_new();

@@ -8,13 +8,15 @@
 #include "sk-xml.h"
 
 /* One definition, read and parsed once. @topo is NULL afterwards when the machine has no PCI
- * bus slotkeeper models; @arch and @machine are read from the document either way. */
+ * bus slotkeeper models (@unsupported says why); @arch and @machine are read from the document
+ * either way. */
 typedef struct {
     SkTopology *topo;
     SkMetadata *md;
     char *md_xml;
     char *arch;
     char *machine;
+    GError *unsupported;
 } SkDefinition;
 
 static void
@@ -25,21 +27,22 @@ sk_definition_clear(SkDefinition *def)
     g_clear_pointer(&def->md_xml, g_free);
     g_clear_pointer(&def->arch, g_free);
     g_clear_pointer(&def->machine, g_free);
+    g_clear_error(&def->unsupported);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(SkDefinition, sk_definition_clear)
 
+/* Touches nothing but @def: it may run on a reader thread (sk_snapshot_load_both). */
 static gboolean
-sk_snapshot_load(SkSnapshot *snap, gboolean inactive, SkDefinition *def, GError **error)
+sk_definition_load(virDomainPtr dom, gboolean inactive, SkDefinition *def, GError **error)
 {
-    g_autofree char *xml = sk_virt_get_xml(snap->dom, inactive, error);
+    g_autofree char *xml = sk_virt_get_xml(dom, inactive, error);
     g_autoptr(GError) local = NULL;
     xmlDoc *doc;
     xmlNode *type;
 
     if (!xml)
         return FALSE;
-    snap->n_reads++;
     doc = sk_xml_parse(xml, strlen(xml), "domain XML", error);
     if (!doc)
         return FALSE;
@@ -50,7 +53,7 @@ sk_snapshot_load(SkSnapshot *snap, gboolean inactive, SkDefinition *def, GError 
         def->md_xml = sk_xml_node_to_string(sk_metadata_find_element(doc));
     def->md = sk_metadata_from_domain(doc, &local);
     if (!def->md) {
-        g_warning("domain %s: ignoring its slotkeeper metadata: %s", sk_snapshot_name(snap),
+        g_warning("domain %s: ignoring its slotkeeper metadata: %s", virDomainGetName(dom),
                   local->message);
         g_clear_error(&local);
     }
@@ -58,9 +61,91 @@ sk_snapshot_load(SkSnapshot *snap, gboolean inactive, SkDefinition *def, GError 
     if (!def->topo) {
         if (!g_error_matches(local, SK_ERROR, SK_ERROR_NOT_SUPPORTED))
             g_warning("domain %s: cannot read its PCI topology, leaving it alone: %s",
-                      sk_snapshot_name(snap), local->message);
+                      virDomainGetName(dom), local->message);
+        def->unsupported = g_steal_pointer(&local);
+    }
+    return TRUE;
+}
+
+static gboolean
+sk_snapshot_load(SkSnapshot *snap, gboolean inactive, SkDefinition *def, GError **error)
+{
+    if (!sk_definition_load(snap->dom, inactive, def, error))
+        return FALSE;
+    snap->n_reads++;
+    if (def->unsupported) {
         g_clear_error(&snap->unsupported);
-        snap->unsupported = g_steal_pointer(&local);
+        snap->unsupported = g_steal_pointer(&def->unsupported);
+    }
+    return TRUE;
+}
+
+/* The persistent definition, read on a reader thread. */
+typedef struct {
+    virDomainPtr dom;
+    SkDefinition def;
+    GError *error;
+    gboolean ok;
+    gboolean done;
+    GMutex lock;
+    GCond cond;
+} SkReaderTask;
+
+/* Reader thread (the readers pool's function). */
+void
+sk_snapshot_reader(gpointer data, gpointer user_data)
+{
+    SkReaderTask *task = data;
+    gboolean ok = sk_definition_load(task->dom, TRUE, &task->def, &task->error);
+
+    g_mutex_lock(&task->lock);
+    task->ok = ok;
+    task->done = TRUE;
+    g_cond_signal(&task->cond);
+    g_mutex_unlock(&task->lock);
+}
+
+/* Both definitions of a running persistent domain at once: the persistent one on a reader
+ * thread while this thread reads the running one. libvirtd formats the two one after the other
+ * (each under the domain's lock), but one side's parsing overlaps the other's formatting: about
+ * 0.3 ms of the 1.9 ms a request spent reading (bench/attach-latency.py). Errors come out as
+ * with two reads in a row, the running definition's first. */
+static gboolean
+sk_snapshot_load_both(SkSnapshot *snap, SkDefinition *live_def, SkDefinition *persistent_def,
+                      GError **error)
+{
+    SkReaderTask task = { .dom = snap->dom };
+    g_autoptr(GError) persistent_error = NULL;
+    gboolean live_ok;
+
+    g_mutex_init(&task.lock);
+    g_cond_init(&task.cond);
+    if (!snap->readers || !g_thread_pool_push(snap->readers, &task, NULL)) {
+        g_mutex_clear(&task.lock);
+        g_cond_clear(&task.cond);
+        return sk_snapshot_load(snap, FALSE, live_def, error) &&
+               sk_snapshot_load(snap, TRUE, persistent_def, error);
+    }
+    live_ok = sk_snapshot_load(snap, FALSE, live_def, error);
+    /* Always wait: @task lives on this stack. */
+    g_mutex_lock(&task.lock);
+    while (!task.done)
+        g_cond_wait(&task.cond, &task.lock);
+    g_mutex_unlock(&task.lock);
+    g_mutex_clear(&task.lock);
+    g_cond_clear(&task.cond);
+    *persistent_def = task.def;
+    persistent_error = task.error;
+    if (!live_ok)
+        return FALSE;
+    if (!task.ok) {
+        g_propagate_error(error, g_steal_pointer(&persistent_error));
+        return FALSE;
+    }
+    snap->n_reads++;
+    if (persistent_def->unsupported) {
+        g_clear_error(&snap->unsupported);
+        snap->unsupported = g_steal_pointer(&persistent_def->unsupported);
     }
     return TRUE;
 }
@@ -128,10 +213,14 @@ sk_snapshot_reread(SkSnapshot *snap, gboolean live, gboolean persistent, GError 
     g_auto(SkDefinition) live_def = { 0 };
     g_auto(SkDefinition) persistent_def = { 0 };
     SkDefinition *main_def = NULL;
+    gboolean both;
 
+    both = live && persistent && snap->info->active && snap->info->persistent;
+    if (both && !sk_snapshot_load_both(snap, &live_def, &persistent_def, error))
+        return FALSE;
     if (live) {
         g_clear_pointer(&snap->live, sk_topology_free);
-        if (snap->info->active && !sk_snapshot_load(snap, FALSE, &live_def, error))
+        if (!both && snap->info->active && !sk_snapshot_load(snap, FALSE, &live_def, error))
             return FALSE;
         snap->live = g_steal_pointer(&live_def.topo);
         /* A domain stopped meanwhile shows its persistent definition, without an id. */
@@ -142,7 +231,8 @@ sk_snapshot_reread(SkSnapshot *snap, gboolean live, gboolean persistent, GError 
     }
     if (persistent) {
         g_clear_pointer(&snap->persistent, sk_topology_free);
-        if (snap->info->persistent && !sk_snapshot_load(snap, TRUE, &persistent_def, error))
+        if (!both && snap->info->persistent &&
+            !sk_snapshot_load(snap, TRUE, &persistent_def, error))
             return FALSE;
         snap->persistent = g_steal_pointer(&persistent_def.topo);
         if (snap->info->persistent)
@@ -164,7 +254,7 @@ sk_snapshot_mark(SkSnapshot *snap, const char *what)
 
 SkSnapshot *
 sk_snapshot_read(virDomainPtr dom, const SkConfig *config, const SkHostPci *host,
-                 const SkDomainInfo *known, GError **error)
+                 GThreadPool *readers, const SkDomainInfo *known, GError **error)
 {
     g_autoptr(SkSnapshot) snap = g_new0(SkSnapshot, 1);
     char uuid[VIR_UUID_STRING_BUFLEN];
@@ -174,6 +264,7 @@ sk_snapshot_read(virDomainPtr dom, const SkConfig *config, const SkHostPci *host
     virDomainRef(dom);
     snap->dom = dom;
     snap->config = config;
+    snap->readers = readers;
     snap->machine.host = host;
     snap->info = sk_domain_info_new();
     snap->info->name = g_strdup(virDomainGetName(dom));

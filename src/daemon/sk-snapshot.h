@@ -17,6 +17,7 @@ G_BEGIN_DECLS
 typedef struct {
     virDomainPtr dom;       /* a reference of the snapshot's own */
     const SkConfig *config; /* borrowed: the service's */
+    GThreadPool *readers;   /* borrowed: runs sk_snapshot_reader; NULL reads one at a time */
     SkDomainInfo *info;     /* kept up to date by every (re)read */
     SkTopology *live;       /* the running definition; NULL when inactive or no PCI machine */
     SkTopology *persistent; /* the persistent definition; NULL when transient or no PCI */
@@ -30,13 +31,17 @@ typedef struct {
     gint64 last_mark;
 } SkSnapshot;
 
-/* Reads @dom's state and each definition it has, once. @known (nullable): the facts the service
+/* Reads @dom's state and each definition it has, once (both at a time through @readers,
+ * nullable). @known (nullable): the facts the service
  * last had; a running persistent domain's state is then taken from them once its running
  * definition confirms it. Errors: SK_ERROR (NoSuchDomain, Unavailable, ...). A definition
  * slotkeeper cannot model (no PCI machine) is no error: the snapshot has no topologies then and
  * info->pci_machine is FALSE. */
 SkSnapshot *sk_snapshot_read(virDomainPtr dom, const SkConfig *config, const SkHostPci *host,
-                             const SkDomainInfo *known, GError **error);
+                             GThreadPool *readers, const SkDomainInfo *known, GError **error);
+/* The function of the thread pool passed to sk_snapshot_read as @readers (user data unused):
+ * it reads a persistent definition while the job's thread reads the running one. */
+void sk_snapshot_reader(gpointer data, gpointer user_data);
 /* Reads again what libvirt changed: the running and/or the persistent definition (not the
  * state: a job changes definitions, not whether the domain runs). */
 gboolean sk_snapshot_reread(SkSnapshot *snap, gboolean live, gboolean persistent, GError **error);
