@@ -49,6 +49,7 @@ struct _SkService {
     GMutex lock;          /* guards handovers and the entries' removals */
     GPtrArray *handovers; /* GSource*: results on their way to the main thread */
     GCond removed;        /* a domain's device-removed event came (entry->removals) */
+    GCond replied;        /* a reply ahead of a job's end went out (entry->replies) */
     SkWatch *watch;       /* libvirt's definition files */
     gboolean ready;
     gboolean started;
@@ -67,6 +68,7 @@ struct _SkEntry {
     gboolean reconcile_queued; /* an event-driven reconcile is waiting: coalesce */
     guint late_id;             /* the second look after a device event */
     gint64 removals;           /* device-removed events seen (under service->lock) */
+    gint64 replies;            /* replies ahead of a job's end sent (under service->lock) */
     gboolean counts_for_ready; /* listed at the first connection */
 };
 
@@ -136,8 +138,8 @@ void sk_service_queue_reconcile(SkEntry *entry);
 void sk_job_event(SkJob *job, const SkSnapshot *snap, const char *kind, const char *message,
                   const char *address, const char *device_xml);
 /* Worker side: hands what the job has so far to the main thread. Before the end of the job
- * (@done FALSE) the caller is answered while the job goes on; the main thread then touches
- * only the fields handed over, and the worker waits for nothing. */
+ * (@done FALSE) the caller is answered while the job goes on: the main thread touches only the
+ * fields handed over, and the worker goes on once the reply is sent. */
 void sk_job_hand_over(SkJob *job, SkSnapshot *snap, gboolean done);
 
 /* ---- sk-service-jobs.c: the worker side ---- */

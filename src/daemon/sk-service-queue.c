@@ -149,8 +149,14 @@ sk_service_job_handed_over(gpointer data)
             g_task_return_error(job->task, g_steal_pointer(&job->error));
         g_clear_object(&job->task);
     }
-    if (!done)
-        return G_SOURCE_REMOVE; /* the worker goes on with the job */
+    if (!done) {
+        /* The reply is queued on the bus: the worker may go on with the job. */
+        g_mutex_lock(&service->lock);
+        entry->replies++;
+        g_cond_broadcast(&service->replied);
+        g_mutex_unlock(&service->lock);
+        return G_SOURCE_REMOVE;
+    }
     /* A domain that is gone has nothing left to reconcile: Reconcile() of all is not a failure. */
     if (job->group)
         sk_job_group_done(job->group, job->gone ? NULL : job->error);
@@ -191,12 +197,31 @@ sk_service_hand(SkService *service, SkJob *job)
     g_source_unref(source);
 }
 
+/* Worker side: until the main thread has sent the reply handed over after @seen. What the job
+ * does next (the top-up: reading both definitions again, maybe adding a port) would otherwise
+ * compete for the CPU with sending the reply; it still ends before the domain's next job. A
+ * stopping service lets go at once; the bound is only a safety net. */
+static void
+sk_job_wait_reply(SkEntry *entry, gint64 seen)
+{
+    SkService *service = entry->service;
+    gint64 end_time = g_get_monotonic_time() + 5 * G_TIME_SPAN_SECOND;
+
+    g_mutex_lock(&service->lock);
+    while (entry->replies == seen && !service->stopping)
+        if (!g_cond_wait_until(&service->replied, &service->lock, end_time))
+            break;
+    g_mutex_unlock(&service->lock);
+}
+
 void
 sk_job_hand_over(SkJob *job, SkSnapshot *snap, gboolean done)
 {
     if (!done) {
         /* A copy of the job's hand-over fields, so the worker can keep using the job. */
         SkJob *reply = sk_job_new(job->entry, job->kind);
+        SkService *service = job->entry->service;
+        gint64 seen;
 
         reply->done = FALSE;
         reply->task = g_steal_pointer(&job->task);
@@ -205,7 +230,11 @@ sk_job_hand_over(SkJob *job, SkSnapshot *snap, gboolean done)
         reply->info = snap ? sk_domain_info_copy(snap->info) : NULL;
         g_ptr_array_extend_and_steal(reply->events, g_steal_pointer(&job->events));
         job->events = g_ptr_array_new_with_free_func((GDestroyNotify)sk_event_free);
-        sk_service_hand(job->entry->service, reply);
+        g_mutex_lock(&service->lock);
+        seen = job->entry->replies;
+        g_mutex_unlock(&service->lock);
+        sk_service_hand(service, reply);
+        sk_job_wait_reply(job->entry, seen);
         return;
     }
     if (snap && !job->gone)

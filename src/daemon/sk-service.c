@@ -337,6 +337,7 @@ sk_service_stop(SkService *service)
     g_mutex_lock(&service->lock);
     service->stopping = TRUE;
     g_cond_broadcast(&service->removed);
+    g_cond_broadcast(&service->replied);
     g_mutex_unlock(&service->lock);
     g_thread_pool_free(service->pool, FALSE, TRUE);
     service->pool = NULL;
@@ -383,6 +384,7 @@ sk_service_finalize(GObject *object)
     g_free(service->uri);
     sk_config_clear(&service->config);
     g_cond_clear(&service->removed);
+    g_cond_clear(&service->replied);
     g_mutex_clear(&service->lock);
     g_main_context_unref(service->context);
     G_OBJECT_CLASS(sk_service_parent_class)->finalize(object);
@@ -411,6 +413,7 @@ sk_service_init(SkService *service)
     service->handovers = g_ptr_array_new();
     g_mutex_init(&service->lock);
     g_cond_init(&service->removed);
+    g_cond_init(&service->replied);
 }
 
 static void

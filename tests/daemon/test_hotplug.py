@@ -142,6 +142,21 @@ def test_detach_config_frees_the_slot(client, domains):
     client.wait_property(path, "FreeHotplugSlotsNextBoot", lambda v: v.get("pcie") == count)
 
 
+def test_spare_taken_by_an_attach_is_back_within_a_second(client, domains):
+    """The top-up after AttachDevice runs as soon as the reply is out: the port the device took
+    is replaced in the persistent definition within a second of the reply."""
+    dom = domains.new_q35("topup")
+    wait_spares(dom)
+    skdaemon.wait_stable(dom)
+    spares = len(free_ports(inactive_xml(dom)))
+    client.attach(dom.name(), nic("virtio", "52:54:00:d7:0a:01"), config=True)
+    replied = time.monotonic()
+    skdaemon.wait_xml(dom, lambda x: len(free_ports(x)) >= spares, f"{spares} spares again",
+                      timeout=10)
+    took = time.monotonic() - replied
+    assert took < 1.0, f"the spare the attach took came back after {took:.1f} s"
+
+
 def test_detach_without_options_on_shut_off_domain_is_config(client, domains):
     """Neither live nor config means current: the persistent definition of a shut-off guest."""
     dom = domains.new_q35("current")
