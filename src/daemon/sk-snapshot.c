@@ -72,7 +72,6 @@ sk_snapshot_load(SkSnapshot *snap, gboolean inactive, SkDefinition *def, GError 
 {
     if (!sk_definition_load(snap->dom, inactive, def, error))
         return FALSE;
-    snap->n_reads++;
     if (def->unsupported) {
         g_clear_error(&snap->unsupported);
         snap->unsupported = g_steal_pointer(&def->unsupported);
@@ -142,7 +141,6 @@ sk_snapshot_load_both(SkSnapshot *snap, SkDefinition *live_def, SkDefinition *pe
         g_propagate_error(error, g_steal_pointer(&persistent_error));
         return FALSE;
     }
-    snap->n_reads++;
     if (persistent_def->unsupported) {
         g_clear_error(&snap->unsupported);
         snap->unsupported = g_steal_pointer(&persistent_def->unsupported);

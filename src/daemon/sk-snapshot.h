@@ -26,7 +26,6 @@ typedef struct {
     SkMachineInfo machine;  /* of the persistent (else running) definition, with the host */
     const SkTopology *main; /* persistent, else live: where policy and machine come from */
     GError *unsupported;    /* why there are no topologies (not a PCI machine), or NULL */
-    guint n_reads;          /* definitions read so far (the benchmark's and tests' count) */
     GString *timeline;      /* "read 1.2 ms, attach 15.1 ms, ...": where a job's time went */
     gint64 last_mark;
 } SkSnapshot;
