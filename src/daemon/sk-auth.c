@@ -20,7 +20,6 @@ struct _SkAuth {
     gboolean polkit;
     int interactive_timeout_ms; /* how long a password dialog may take */
     GHashTable *uids;           /* unique bus name -> uid, asked of the bus once per name */
-    GMutex uids_lock;           /* g-authorize-method runs on several GTask threads at once */
 };
 
 typedef struct {
@@ -197,16 +196,12 @@ sk_auth_sender_uid(SkAuth *auth, GDBusConnection *bus, const char *sender, guint
     GHashTable *cache = auth->uids;
     g_autoptr(GVariant) reply = NULL;
     gpointer cached;
-    gboolean found;
 
-    g_mutex_lock(&auth->uids_lock);
-    found = g_hash_table_lookup_extended(cache, sender, NULL, &cached);
-    g_mutex_unlock(&auth->uids_lock);
-    if (found) {
+    if (g_hash_table_lookup_extended(cache, sender, NULL, &cached)) {
         *uid = GPOINTER_TO_UINT(cached);
         return TRUE;
     }
-    /* Not under the lock: two first calls of one sender may both ask, and agree. */
+    /* Blocking, on the main thread: once per client, a question to the bus daemon itself. */
     reply = g_dbus_connection_call_sync(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
                                         "org.freedesktop.DBus", "GetConnectionUnixUser",
                                         g_variant_new("(s)", sender), G_VARIANT_TYPE("(u)"),
@@ -214,17 +209,15 @@ sk_auth_sender_uid(SkAuth *auth, GDBusConnection *bus, const char *sender, guint
     if (!reply)
         return FALSE;
     g_variant_get(reply, "(u)", uid);
-    g_mutex_lock(&auth->uids_lock);
     if (g_hash_table_size(cache) >= SK_UID_CACHE_MAX)
         g_hash_table_remove_all(cache);
     g_hash_table_insert(cache, g_strdup(sender), GUINT_TO_POINTER(*uid));
-    g_mutex_unlock(&auth->uids_lock);
     return TRUE;
 }
 
+/* TRUE when the caller of @invocation has our uid; else replies NotAuthorized. */
 static gboolean
-sk_auth_on_authorize_method(GDBusInterfaceSkeleton *skeleton, GDBusMethodInvocation *invocation,
-                            gpointer data)
+sk_auth_own_uid(SkAuth *auth, GDBusMethodInvocation *invocation)
 {
     const char *sender = g_dbus_method_invocation_get_sender(invocation);
     g_autoptr(GError) error = NULL;
@@ -234,7 +227,7 @@ sk_auth_on_authorize_method(GDBusInterfaceSkeleton *skeleton, GDBusMethodInvocat
     /* A peer-to-peer connection has no sender and no one else on it. */
     if (!sender)
         return TRUE;
-    if (sk_auth_sender_uid(data, g_dbus_method_invocation_get_connection(invocation), sender, &uid,
+    if (sk_auth_sender_uid(auth, g_dbus_method_invocation_get_connection(invocation), sender, &uid,
                            &error) &&
         uid == (guint32)getuid())
         return TRUE;
@@ -252,12 +245,49 @@ sk_auth_on_authorize_method(GDBusInterfaceSkeleton *skeleton, GDBusMethodInvocat
     return FALSE;
 }
 
+/* A handle-* signal's first handler, whatever the method's arguments (the invocation is always
+ * the first): returning TRUE ends the emission, so a refused call reaches no other handler. */
+static void
+sk_auth_guard_marshal(GClosure *closure, GValue *return_value, guint n_param_values,
+                      const GValue *param_values, gpointer invocation_hint, gpointer marshal_data)
+{
+    GDBusMethodInvocation *invocation = g_value_get_object(&param_values[1]);
+    gboolean refused = !sk_auth_own_uid(closure->data, invocation);
+
+    if (return_value)
+        g_value_set_boolean(return_value, refused);
+}
+
+/* Not g-authorize-method: with a handler there, GDBus takes every call to a thread of its own
+ * and back to the main thread, which cost 0.2 ms per call (docs/performance.md). */
 void
 sk_auth_guard_skeleton(SkAuth *auth, GDBusInterfaceSkeleton *skeleton)
 {
+    g_autofree GType *ifaces = NULL;
+    guint n_ifaces = 0;
+    guint n_guarded = 0;
+
     if (auth->polkit)
         return;
-    g_signal_connect(skeleton, "g-authorize-method", G_CALLBACK(sk_auth_on_authorize_method), auth);
+    ifaces = g_type_interfaces(G_OBJECT_TYPE(skeleton), &n_ifaces);
+    for (guint i = 0; i < n_ifaces; i++) {
+        g_autofree guint *ids = NULL;
+        guint n_ids = 0;
+
+        ids = g_signal_list_ids(ifaces[i], &n_ids);
+        for (guint j = 0; j < n_ids; j++) {
+            GClosure *closure;
+
+            if (!g_str_has_prefix(g_signal_name(ids[j]), "handle-"))
+                continue;
+            closure = g_closure_new_simple(sizeof(GClosure), auth);
+            g_closure_set_marshal(closure, sk_auth_guard_marshal);
+            g_signal_connect_closure_by_id(skeleton, ids[j], 0, closure, FALSE);
+            n_guarded++;
+        }
+    }
+    /* A skeleton without methods to guard would be a mistake here, not a policy. */
+    g_assert(n_guarded > 0);
 }
 
 SkAuth *
@@ -268,7 +298,6 @@ sk_auth_new(gboolean polkit, guint interactive_timeout_seconds)
     auth->polkit = polkit;
     auth->interactive_timeout_ms = (int)MIN(interactive_timeout_seconds, 3600u) * 1000;
     auth->uids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    g_mutex_init(&auth->uids_lock);
     return auth;
 }
 
@@ -278,7 +307,6 @@ sk_auth_free(SkAuth *auth)
     if (!auth)
         return;
     g_hash_table_destroy(auth->uids);
-    g_mutex_clear(&auth->uids_lock);
     g_free(auth);
 }
 

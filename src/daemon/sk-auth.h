@@ -31,7 +31,8 @@ void sk_auth_check(SkAuth *auth, GDBusMethodInvocation *invocation, const char *
                    const char *domain, gboolean interactive, SkAuthDone done, gpointer data,
                    GDestroyNotify destroy);
 
-/* Without polkit: refuses every method call on @skeleton from another uid. */
+/* Without polkit: refuses every method call on @skeleton from another uid. Call it before
+ * connecting any handle-* handler: the guard must run first. */
 void sk_auth_guard_skeleton(SkAuth *auth, GDBusInterfaceSkeleton *skeleton);
 
 G_END_DECLS

@@ -299,6 +299,7 @@ sk_server_on_domain_added(SkService *service, const SkDomainInfo *info, SkDbusSe
     obj->iface = sk_dbus_domain_skeleton_new();
     /* Every property as libvirt has it from the first InterfacesAdded on. */
     sk_domain_apply(obj->iface, info);
+    sk_auth_guard_skeleton(server->auth, G_DBUS_INTERFACE_SKELETON(obj->iface));
     g_signal_connect(obj->iface, "handle-attach-device", G_CALLBACK(sk_on_domain_attach), obj);
     g_signal_connect(obj->iface, "handle-detach-device", G_CALLBACK(sk_on_domain_detach), obj);
     g_signal_connect(obj->iface, "handle-plan", G_CALLBACK(sk_on_domain_plan), obj);
@@ -306,7 +307,6 @@ sk_server_on_domain_added(SkService *service, const SkDomainInfo *info, SkDbusSe
     g_signal_connect(obj->iface, "handle-get-topology", G_CALLBACK(sk_on_domain_topology), obj);
     g_signal_connect(obj->iface, "handle-set-policy", G_CALLBACK(sk_on_domain_set_policy), obj);
     g_signal_connect(obj->iface, "handle-reconcile", G_CALLBACK(sk_on_domain_reconcile), obj);
-    sk_auth_guard_skeleton(server->auth, G_DBUS_INTERFACE_SKELETON(obj->iface));
     sk_dbus_object_skeleton_set_domain(obj->object, obj->iface);
     g_hash_table_replace(server->objects, obj->uuid, obj);
     g_dbus_object_manager_server_export(server->object_manager,
@@ -501,6 +501,7 @@ sk_server_export_manager(SkDbusServer *server, const char *version)
     sk_dbus_manager_set_version(m, version);
     sk_dbus_manager_set_uri(m, sk_service_get_uri(server->service));
     sk_server_on_connected(server->service, NULL, server);
+    sk_auth_guard_skeleton(server->auth, G_DBUS_INTERFACE_SKELETON(m));
     g_signal_connect(m, "handle-get-domain", G_CALLBACK(sk_on_manager_get_domain), server);
     g_signal_connect(m, "handle-attach-device", G_CALLBACK(sk_on_manager_attach), server);
     g_signal_connect(m, "handle-detach-device", G_CALLBACK(sk_on_manager_detach), server);
@@ -509,7 +510,6 @@ sk_server_export_manager(SkDbusServer *server, const char *version)
     g_signal_connect(m, "handle-get-topology", G_CALLBACK(sk_on_manager_topology), server);
     g_signal_connect(m, "handle-set-policy", G_CALLBACK(sk_on_manager_set_policy), server);
     g_signal_connect(m, "handle-reconcile", G_CALLBACK(sk_on_manager_reconcile), server);
-    sk_auth_guard_skeleton(server->auth, G_DBUS_INTERFACE_SKELETON(m));
     /* The object manager only exports objects below its own path, so the Manager interface
      * sits next to it at the same path, exported directly. */
     if (!g_dbus_interface_skeleton_export(G_DBUS_INTERFACE_SKELETON(m), server->bus,

@@ -10,12 +10,13 @@ import stat
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ET
 
 import pytest
 
 import skdaemon
 from skauth import (ACTION, MOCK_AUTHORITY_POLICY, NOBODY, OPEN_SESSION_CONFIG, SHIPPED_CONF,
-                    SYSTEM_BUS_CONFIG, as_user, gdbus, gv_string, macs, polkit_service,
+                    SOURCE_ROOT, SYSTEM_BUS_CONFIG, as_user, gdbus, gv_string, macs, polkit_service,
                     public_tempdir, settled, shared_dir, slotkeeper, write_device)
 from skauth import cli  # noqa: F401  (a fixture, shared on purpose)
 from skdaemon import inactive_xml, nic
@@ -243,19 +244,45 @@ def test_only_root_owns_the_name(bus, service):
 # ---- a session service serves its own uid only -------------------------------------------
 
 
+def interface_methods(iface):
+    """(name, gdbus arguments) of every method of @iface in the interface XML, with arguments
+    of the right types (their values do not matter: the guard answers first)."""
+    dummy = {"s": "''", "a{sv}": "{}"}
+    tree = ET.parse(os.path.join(SOURCE_ROOT, "dbus", "org.slotkeeper.SlotKeeper1.xml"))
+    node = next(n for n in tree.iter("interface") if n.get("name") == iface)
+    return [(m.get("name"), [dummy[a.get("type")] for a in m.iter("arg")
+                             if a.get("direction") == "in"]) for m in node.iter("method")]
+
+
 def test_session_service_serves_its_own_uid_only(conn, domains):
+    """Without polkit every method of both interfaces, read or write, is refused to another
+    uid before it does anything; our own uid is served."""
     workdir = public_tempdir("skdt-auth-session-")
     bus = skdaemon.PrivateBus(OPEN_SESSION_CONFIG)
     shared_dir(bus.dir)
     service = skdaemon.Service(bus, workdir)  # no --polkit: owner-only, as on a session bus
+    dom = domains.new_q35("session")
+    path = skdaemon.domain_path(dom.UUIDString())
     try:
         service.start()
-        for method, args in [(M + "Plan", ["'x'", "'<interface/>'", "{}"]),
-                             (M + "Reconcile", ["''", "{}"])]:
-            ok, out = gdbus(bus, NOBODY, MGR, method, *args)
-            assert not ok and "org.slotkeeper.SlotKeeper1.Error.NotAuthorized" in out, out
-            assert "own user" in out, out
+        deadline = time.monotonic() + 30
+        while not gdbus(bus, 0, path, "org.freedesktop.DBus.Properties.Get",
+                        f"'{skdaemon.DOMAIN_IFACE}'", "'Name'")[0]:
+            assert time.monotonic() < deadline, f"no domain object at {path}"
+            time.sleep(0.1)
+        calls = [(MGR, M + name, args) for name, args in interface_methods(M[:-1])]
+        calls += [(path, D + name, args) for name, args in interface_methods(D[:-1])]
+        assert len(calls) >= 15, calls
+        before = inactive_xml(dom)
+        for obj, method, args in calls:
+            ok, out = gdbus(bus, NOBODY, obj, method, *args)
+            assert not ok and "org.slotkeeper.SlotKeeper1.Error.NotAuthorized" in out, \
+                f"{method}: {out}"
+            assert "own user" in out, f"{method}: {out}"
+        assert inactive_xml(dom) == before
         ok, out = gdbus(bus, 0, MGR, M + "Reconcile", "''", "{}")
+        assert ok, out
+        ok, out = gdbus(bus, 0, path, D + "GetSlots", "{}")
         assert ok, out
     finally:
         service.stop()
