@@ -5,6 +5,16 @@
 
 #include "sk-planner-private.h"
 
+/* A free controller index above @above in @set; FALSE with @why set when none is left. */
+static gboolean
+sk_planner_free_index(const SkWorkSet *set, guint above, guint *index, char **why)
+{
+    if (sk_work_free_index(set, above, index))
+        return TRUE;
+    *why = g_strdup_printf("all %u controller indexes are in use", (guint)SK_MAX_INDEX);
+    return FALSE;
+}
+
 /* Adds a controller of @model to the persistent set at @addr and records it in the plan. */
 static SkNewController *
 sk_planner_add_controller(SkPlanner *p, SkPciModel model, const SkPciAddr *addr, guint index,
@@ -59,10 +69,8 @@ sk_planner_add_root_port(SkPlanner *p, const char *purpose, char **why)
         *why = g_strdup("pcie-root has no free slot or function left for another root port");
         return NULL;
     }
-    if (!sk_work_free_index(set, 0, &index)) {
-        *why = g_strdup("all 255 controller indexes are in use");
+    if (!sk_planner_free_index(set, 0, &index, why))
         return NULL;
-    }
     return sk_planner_add_controller(p, SK_PCI_MODEL_PCIE_ROOT_PORT, &addr, index, purpose);
 }
 
@@ -88,10 +96,8 @@ sk_planner_add_legacy_chain(SkPlanner *p, char **why)
             return NULL;
         addr = (SkPciAddr){ 0, port->index, 0, 0 };
     }
-    if (!sk_work_free_index(p->config, 0, &index)) {
-        *why = g_strdup("all 255 controller indexes are in use");
+    if (!sk_planner_free_index(p->config, 0, &index, why))
         return NULL;
-    }
     return sk_planner_add_controller(p, SK_PCI_MODEL_PCIE_TO_PCI_BRIDGE, &addr, index,
                                      "hotplug slots for conventional PCI devices");
 }
@@ -109,10 +115,8 @@ sk_planner_add_pci_bridge(SkPlanner *p, char **why)
         *why = g_strdup("no PCI bus has a free slot for another pci-bridge");
         return NULL;
     }
-    if (!sk_work_free_index(p->config, addr.bus, &index)) {
-        *why = g_strdup("all 255 controller indexes are in use");
+    if (!sk_planner_free_index(p->config, addr.bus, &index, why))
         return NULL;
-    }
     return sk_planner_add_controller(p, SK_PCI_MODEL_PCI_BRIDGE, &addr, index,
                                      "hotplug slots for PCI devices");
 }
